@@ -1,0 +1,438 @@
+//! The file-backed tracker (T6–T11): the in-memory state of `state`, made
+//! durable by one background writer thread (`writer`). Callers only touch
+//! memory (plus, in `process`/`power` mode, a memory-mapped journal).
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::error::{Error, Result};
+use crate::health::Health;
+use crate::model::{NewUsageLog, UsageLog, UsageStats};
+use crate::options::{Durability, TrackerOptions};
+use crate::rollup::Rollups;
+use crate::state::TrackerState;
+use crate::store::journal::{self, Journal, JournalRecord};
+use crate::store::lock::DirLock;
+use crate::store::snapshot::{self, LoadError, SnapshotData};
+use crate::store::{atomic, jsonl, Layout};
+use crate::totals::LogRecord;
+use crate::tracker::UsageTracker;
+use crate::writer::{Cmd, Writer, WriterStart};
+use crossbeam_channel::{unbounded, Sender};
+use parking_lot::{Condvar, Mutex};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// State shared by callers and the writer thread.
+pub(crate) struct Shared {
+    pub inner: Mutex<Inner>,
+    pub durable: Mutex<DurableState>,
+    pub durable_cv: Condvar,
+    pub clock: SharedClock,
+    pub opts: TrackerOptions,
+    pub layout: Layout,
+}
+
+pub(crate) struct Inner {
+    pub state: TrackerState,
+    /// Recorded, not yet taken by the writer.
+    pub pending: Vec<LogRecord>,
+    pub journal: Option<Journal>,
+    pub closed: bool,
+    pub last_flush_ms: Option<i64>,
+    pub flush_count: u64,
+    pub last_error: Option<String>,
+    pub recovery: Vec<String>,
+}
+
+/// Power mode: every seq below `synced_below` is fsynced.
+pub(crate) struct DurableState {
+    pub synced_below: u64,
+    pub error: Option<String>,
+}
+
+/// A tracker whose totals (and, with `persistLogs`, logs) survive restarts.
+pub struct FileBackedTracker {
+    shared: Arc<Shared>,
+    cmd: Sender<Cmd>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    _lock: DirLock,
+}
+
+impl FileBackedTracker {
+    /// Opens (or creates) `<base_dir>/llm-usage`, recovering what a previous
+    /// run left (T9, T10). Fails with [`Error::Locked`] if another tracker
+    /// owns the directory (T11).
+    pub fn open(base_dir: impl AsRef<Path>, opts: TrackerOptions) -> Result<Self> {
+        Self::open_with_clock(base_dir, opts, Arc::new(SystemClock))
+    }
+
+    pub fn open_with_clock(
+        base_dir: impl AsRef<Path>,
+        opts: TrackerOptions,
+        clock: SharedClock,
+    ) -> Result<Self> {
+        opts.validate()?;
+        let base_dir = base_dir.as_ref();
+        if base_dir.as_os_str().is_empty() {
+            return Err(Error::invalid("baseDir must be a non-empty path"));
+        }
+        let layout = Layout::new(base_dir);
+        std::fs::create_dir_all(&layout.root)
+            .map_err(|e| Error::io(format!("creating {}", layout.root.display()), e))?;
+        let lock = DirLock::acquire(&layout.lock(), base_dir)?;
+        let recovered = recover(&layout, &opts, clock.now_ms())?;
+        let journal = match opts.durability {
+            Durability::Interval => None,
+            _ => Some(Journal::create(&layout.journal_dir())?),
+        };
+        let next_seq = recovered.state.next_seq;
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                state: recovered.state,
+                pending: Vec::new(),
+                journal,
+                closed: false,
+                last_flush_ms: recovered.wrote_snapshot.then(|| clock.now_ms()),
+                flush_count: 0,
+                last_error: None,
+                recovery: recovered.notes,
+            }),
+            durable: Mutex::new(DurableState {
+                synced_below: next_seq,
+                error: None,
+            }),
+            durable_cv: Condvar::new(),
+            clock,
+            opts,
+            layout,
+        });
+        let (tx, rx) = unbounded();
+        let writer = Writer::new(WriterStart {
+            shared: shared.clone(),
+            rx,
+            rollups: recovered.rollups,
+            log_lines: recovered.log_lines,
+            log_bytes: recovered.log_bytes,
+        });
+        let handle = std::thread::Builder::new()
+            .name("usagebook-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| Error::io("starting the writer thread", e))?;
+        Ok(FileBackedTracker {
+            shared,
+            cmd: tx,
+            writer: Mutex::new(Some(handle)),
+            _lock: lock,
+        })
+    }
+
+    /// Asks the writer to apply its flush policy now, judged by the injected
+    /// clock, and waits for it. With a [`crate::ManualClock`] this is how
+    /// tests make interval flushes happen deterministically.
+    pub fn tick(&self) -> Result<()> {
+        self.request(Cmd::Tick)
+    }
+
+    pub fn options(&self) -> &TrackerOptions {
+        &self.shared.opts
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.shared.layout.root
+    }
+
+    fn request(&self, make: impl FnOnce(Sender<Result<()>>) -> Cmd) -> Result<()> {
+        if self.shared.inner.lock().closed {
+            return Err(Error::Closed);
+        }
+        self.send_and_wait(make)
+    }
+
+    fn send_and_wait(&self, make: impl FnOnce(Sender<Result<()>>) -> Cmd) -> Result<()> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.cmd
+            .send(make(tx))
+            .map_err(|_| Error::io("the writer thread has stopped", std::io::Error::other("writer gone")))?;
+        rx.recv()
+            .map_err(|_| Error::io("the writer thread has stopped", std::io::Error::other("writer gone")))?
+    }
+
+    fn wait_durable(&self, seq: u64) -> Result<()> {
+        let mut d = self.shared.durable.lock();
+        loop {
+            if d.synced_below > seq {
+                return Ok(());
+            }
+            if let Some(e) = &d.error {
+                return Err(Error::io(
+                    "fsync of the journal failed; the event is recorded in memory but may not survive power loss",
+                    std::io::Error::other(e.clone()),
+                ));
+            }
+            self.shared
+                .durable_cv
+                .wait_for(&mut d, std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl UsageTracker for FileBackedTracker {
+    fn track(&self, log: &NewUsageLog<'_>) -> Result<()> {
+        log.validate()?;
+        let now = self.shared.clock.now_ms();
+        let opts = &self.shared.opts;
+        let mut g = self.shared.inner.lock();
+        if g.closed {
+            return Err(Error::Closed);
+        }
+        let inner = &mut *g;
+        let rec = inner.state.stamp(log, now);
+        if let Some(j) = inner.journal.as_mut() {
+            // Journal first: if it cannot take the record, nothing is recorded.
+            j.append(&rec, log.bridge_id)?;
+        }
+        inner.state.apply(rec);
+        inner.pending.push(rec);
+        let pending = inner.pending.len() as u64;
+        drop(g);
+        match opts.durability {
+            Durability::Power => {
+                let _ = self.cmd.send(Cmd::Wake);
+                self.wait_durable(rec.seq)
+            }
+            _ => {
+                if pending == opts.flush_every_n_logs {
+                    let _ = self.cmd.send(Cmd::Wake);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn logs(&self, bridge_id: Option<&str>) -> Result<Vec<UsageLog>> {
+        let g = self.shared.inner.lock();
+        if g.closed {
+            return Err(Error::Closed);
+        }
+        Ok(g.state.logs(bridge_id))
+    }
+
+    fn stats(&self, bridge_id: Option<&str>) -> Result<UsageStats> {
+        let g = self.shared.inner.lock();
+        if g.closed {
+            return Err(Error::Closed);
+        }
+        Ok(g.state.stats(bridge_id))
+    }
+
+    fn clear_logs(&self, older_than_ms: Option<i64>) -> Result<()> {
+        self.request(|ack| Cmd::Clear(older_than_ms, ack))
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.request(Cmd::Flush)
+    }
+
+    fn close(&self) -> Result<()> {
+        {
+            let mut g = self.shared.inner.lock();
+            if g.closed {
+                return Ok(());
+            }
+            g.closed = true;
+        }
+        let res = self.send_and_wait(Cmd::Close);
+        if let Some(h) = self.writer.lock().take() {
+            let _ = h.join();
+        }
+        res
+    }
+
+    fn health(&self) -> Health {
+        let g = self.shared.inner.lock();
+        let pending_bytes = g
+            .pending
+            .iter()
+            .map(|r| 150 + g.state.interner.name(r.bridge).len() as u64)
+            .sum();
+        Health {
+            kind: "file",
+            closed: g.closed,
+            durability: Some(self.shared.opts.durability.as_str()),
+            last_flush_ms: g.last_flush_ms,
+            flush_count: g.flush_count,
+            queue_depth: g.pending.len() as u64,
+            pending_bytes,
+            retained_logs: g.state.ring.len() as u64,
+            last_error: g.last_error.clone(),
+            recovery: g.recovery.clone(),
+        }
+    }
+}
+
+impl Drop for FileBackedTracker {
+    /// A tracker dropped without `close()` still gets its final flush.
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+struct Recovered {
+    state: TrackerState,
+    rollups: Rollups,
+    notes: Vec<String>,
+    wrote_snapshot: bool,
+    log_lines: u64,
+    log_bytes: u64,
+}
+
+/// Loads a snapshot, moving an unreadable one aside (T10).
+fn load_snapshot_file(path: &Path, now_ms: i64, notes: &mut Vec<String>) -> Result<Option<SnapshotData>> {
+    match snapshot::load(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(LoadError::Missing) => Ok(None),
+        Err(LoadError::Fatal(e)) => Err(e),
+        Err(LoadError::Corrupt(why)) => {
+            let aside = atomic::move_aside(path, now_ms)?;
+            notes.push(format!("{why}; moved aside to {}", aside.display()));
+            Ok(None)
+        }
+    }
+}
+
+/// Rebuilds state from snapshot (or its backup) plus everything logged
+/// after it, counting each event once (T9).
+fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recovered> {
+    let mut notes = Vec::new();
+    let primary = load_snapshot_file(&layout.stats(), now_ms, &mut notes)?;
+    let from_primary = primary.is_some();
+    let snap = match primary {
+        Some(s) => Some(s),
+        None => {
+            let bak = load_snapshot_file(&layout.stats_backup(), now_ms, &mut notes)?;
+            if bak.is_some() {
+                notes.push("snapshot restored from usage-stats.json.bak".into());
+            }
+            bak
+        }
+    };
+    let snap = snap.unwrap_or_else(|| SnapshotData {
+        next_seq: 1,
+        buckets: Vec::new(),
+    });
+    let watermark = snap.next_seq.max(1);
+
+    let mut state = TrackerState::new(opts.max_logs);
+    let mut rollups = Rollups::default();
+    for (name, hour, t) in &snap.buckets {
+        let id = state.intern(name);
+        rollups.add_bucket(id, *hour, *t);
+    }
+    state.next_seq = watermark;
+    state.set_totals(rollups.per_bridge(state.interner.len()));
+
+    let logs = jsonl::load(&layout.logs(), now_ms)?;
+    if logs.malformed > 0 {
+        notes.push(format!("skipped {} malformed lines in usage-logs.jsonl", logs.malformed));
+    }
+    if let Some(p) = &logs.tail_saved_to {
+        notes.push(format!("torn tail of usage-logs.jsonl saved to {} and truncated", p.display()));
+    }
+    let (jrecs, torn) = journal::read_all(&layout.journal_dir())?;
+    if torn > 0 {
+        notes.push(format!("{torn} journal segment(s) ended in a torn record; the intact records were kept"));
+    }
+    let old_segments = journal::list_segments(&layout.journal_dir())?;
+
+    if opts.persist_logs {
+        // Logs the snapshot already counts: retained, not counted again.
+        let before: Vec<&UsageLog> = logs.logs.iter().filter(|l| l.seq < watermark).collect();
+        let skip = before.len().saturating_sub(opts.max_logs);
+        for l in &before[skip..] {
+            let rec = record_of_log(&mut state, l);
+            state.retain(rec);
+        }
+    }
+    let mut replay: BTreeMap<u64, LogRecord> = BTreeMap::new();
+    let mut in_file: HashSet<u64> = HashSet::new();
+    for l in logs.logs.iter().filter(|l| l.seq >= watermark) {
+        in_file.insert(l.seq);
+        let rec = record_of_log(&mut state, l);
+        replay.insert(l.seq, rec);
+    }
+    for r in jrecs.iter().filter(|r| r.seq >= watermark) {
+        if !replay.contains_key(&r.seq) {
+            let rec = record_of_journal(&mut state, r);
+            replay.insert(r.seq, rec);
+        }
+    }
+    let mut log_lines = logs.line_count;
+    let mut log_bytes = logs.byte_len;
+    if opts.persist_logs {
+        let mut text = String::new();
+        for rec in replay.values().filter(|r| !in_file.contains(&r.seq)) {
+            jsonl::encode_line(&mut text, &state.to_log(rec));
+            log_lines += 1;
+        }
+        log_bytes += text.len() as u64;
+        jsonl::Appender::new(layout.logs()).append(&text)?;
+    }
+    for rec in replay.values() {
+        state.apply(*rec);
+        rollups.add(rec);
+    }
+    if !replay.is_empty() {
+        notes.push(format!("replayed {} events logged after the last snapshot", replay.len()));
+    }
+    let wrote_snapshot = !replay.is_empty() || !from_primary && !snap.buckets.is_empty();
+    if wrote_snapshot {
+        let bytes = snapshot::encode(state.interner.names(), &rollups.sorted(), state.next_seq, now_ms);
+        atomic::replace_file(&layout.stats(), &bytes, Some(&layout.stats_backup()))?;
+    }
+    // Every journal record is now below the watermark of a durable snapshot.
+    for (_, p) in old_segments {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(Recovered {
+        state,
+        rollups,
+        notes,
+        wrote_snapshot,
+        log_lines,
+        log_bytes,
+    })
+}
+
+fn record_of_log(state: &mut TrackerState, l: &UsageLog) -> LogRecord {
+    LogRecord {
+        seq: l.seq,
+        ts_ms: l.timestamp_ms,
+        prompt: l.usage.prompt_tokens,
+        completion: l.usage.completion_tokens,
+        total: l.usage.total_tokens,
+        duration_ms: l.duration_ms.unwrap_or(f64::NAN),
+        bridge: state.intern(&l.bridge_id),
+        status: l.status,
+    }
+}
+
+fn record_of_journal(state: &mut TrackerState, r: &JournalRecord) -> LogRecord {
+    LogRecord {
+        seq: r.seq,
+        ts_ms: r.ts_ms,
+        prompt: r.prompt,
+        completion: r.completion,
+        total: r.total,
+        duration_ms: r.duration_ms,
+        bridge: state.intern(&r.bridge),
+        status: r.status,
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<FileBackedTracker>();
+    let _: Option<PathBuf> = None;
+}

@@ -1,0 +1,30 @@
+//! usagebook core: every behaviour of the usage tracker lives here; the C,
+//! Python and Node bindings only convert types, errors and threads.
+//!
+//! Requirement IDs (T, X, ...) refer to `REQUIREMENTS.md`; see
+//! `docs/ARCHITECTURE.md` for how an event flows from the call to disk.
+
+pub mod clock;
+pub mod error;
+pub mod file_tracker;
+pub mod health;
+pub mod model;
+pub mod options;
+pub mod rollup;
+mod state;
+pub mod store;
+pub mod timefmt;
+mod totals;
+pub mod tracker;
+mod writer;
+
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use error::{Error, Result};
+pub use file_tracker::FileBackedTracker;
+pub use health::Health;
+pub use model::{NewUsageLog, NewUsageLogOwned, Usage, UsageLog, UsageStats, UsageStatus};
+pub use options::{Durability, TrackerOptions};
+pub use tracker::{InMemoryTracker, NoOpTracker, UsageTracker};
+
+/// The crate version, shared by every binding (B5).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,167 @@
+//! The `LlmBridgeUsageTracker` interface (T1) and its in-memory and no-op
+//! implementations (T12). The file-backed one is in `file_tracker`.
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::error::{Error, Result};
+use crate::health::Health;
+use crate::model::{NewUsageLog, UsageLog, UsageStats};
+use crate::rollup::Rollups;
+use crate::state::TrackerState;
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+/// What every tracker offers, whatever it stores to. All methods take
+/// `&self`: trackers are shared between threads (and bindings) in an `Arc`.
+pub trait UsageTracker: Send + Sync {
+    /// Records one log, stamping id and timestamp (T2). Invalid input is
+    /// refused with [`Error::InvalidArgument`] and records nothing.
+    fn track(&self, log: &NewUsageLog<'_>) -> Result<()>;
+    /// Retained logs, oldest first (T3).
+    fn logs(&self, bridge_id: Option<&str>) -> Result<Vec<UsageLog>>;
+    /// Lifetime stats of one bridge, or of all when `None` or empty (T4).
+    fn stats(&self, bridge_id: Option<&str>) -> Result<UsageStats>;
+    /// `clearLogs(olderThan?)` (T5); `None` clears everything.
+    fn clear_logs(&self, older_than_ms: Option<i64>) -> Result<()>;
+    /// Writes everything pending and returns when it is on disk (T8).
+    fn flush(&self) -> Result<()>;
+    /// Final flush, then every further call fails with [`Error::Closed`].
+    /// Closing twice is fine.
+    fn close(&self) -> Result<()>;
+    /// Last flush, queue depth, pending bytes, last error (X2).
+    fn health(&self) -> Health;
+}
+
+struct Memory {
+    state: TrackerState,
+    rollups: Rollups,
+    closed: bool,
+}
+
+/// Keeps everything in memory: lifetime totals survive the `maxLogs` cap
+/// (the seed's version shrank them), nothing survives the process.
+pub struct InMemoryTracker {
+    inner: Mutex<Memory>,
+    clock: SharedClock,
+}
+
+impl InMemoryTracker {
+    pub fn new(max_logs: usize) -> Result<Self> {
+        Self::with_clock(max_logs, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(max_logs: usize, clock: SharedClock) -> Result<Self> {
+        if max_logs == 0 {
+            return Err(Error::invalid("option maxLogs must be >= 1"));
+        }
+        Ok(InMemoryTracker {
+            inner: Mutex::new(Memory {
+                state: TrackerState::new(max_logs),
+                rollups: Rollups::default(),
+                closed: false,
+            }),
+            clock,
+        })
+    }
+
+    fn open_inner(&self) -> Result<parking_lot::MutexGuard<'_, Memory>> {
+        let g = self.inner.lock();
+        if g.closed {
+            return Err(Error::Closed);
+        }
+        Ok(g)
+    }
+}
+
+impl UsageTracker for InMemoryTracker {
+    fn track(&self, log: &NewUsageLog<'_>) -> Result<()> {
+        log.validate()?;
+        let now = self.clock.now_ms();
+        let mut g = self.open_inner()?;
+        let rec = g.state.record(log, now);
+        g.rollups.add(&rec);
+        Ok(())
+    }
+
+    fn logs(&self, bridge_id: Option<&str>) -> Result<Vec<UsageLog>> {
+        Ok(self.open_inner()?.state.logs(bridge_id))
+    }
+
+    fn stats(&self, bridge_id: Option<&str>) -> Result<UsageStats> {
+        Ok(self.open_inner()?.state.stats(bridge_id))
+    }
+
+    fn clear_logs(&self, older_than_ms: Option<i64>) -> Result<()> {
+        let mut g = self.open_inner()?;
+        let Memory { state, rollups, .. } = &mut *g;
+        clear_state(state, rollups, older_than_ms);
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.open_inner().map(|_| ())
+    }
+
+    fn close(&self) -> Result<()> {
+        self.inner.lock().closed = true;
+        Ok(())
+    }
+
+    fn health(&self) -> Health {
+        let g = self.inner.lock();
+        Health {
+            kind: "memory",
+            closed: g.closed,
+            retained_logs: g.state.ring.len() as u64,
+            ..Health::default()
+        }
+    }
+}
+
+/// `clearLogs` on state plus rollups, shared by every tracker (T5).
+pub(crate) fn clear_state(state: &mut TrackerState, rollups: &mut Rollups, older_than: Option<i64>) {
+    match older_than {
+        None => {
+            state.clear_all();
+            rollups.clear();
+        }
+        Some(cutoff) => {
+            for r in state.take_retained_before(cutoff) {
+                rollups.remove_exact(&r);
+            }
+            rollups.drop_hours_before(cutoff);
+            state.set_totals(rollups.per_bridge(state.interner.len()));
+        }
+    }
+}
+
+/// Records nothing and always reports empty stats (T12).
+#[derive(Debug, Default)]
+pub struct NoOpTracker;
+
+impl UsageTracker for NoOpTracker {
+    fn track(&self, log: &NewUsageLog<'_>) -> Result<()> {
+        // Same contract as the others: bad input is still refused.
+        log.validate()
+    }
+    fn logs(&self, _: Option<&str>) -> Result<Vec<UsageLog>> {
+        Ok(Vec::new())
+    }
+    fn stats(&self, _: Option<&str>) -> Result<UsageStats> {
+        Ok(UsageStats::default())
+    }
+    fn clear_logs(&self, _: Option<i64>) -> Result<()> {
+        Ok(())
+    }
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+    fn close(&self) -> Result<()> {
+        Ok(())
+    }
+    fn health(&self) -> Health {
+        Health {
+            kind: "noop",
+            ..Health::default()
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! The background writer of a file-backed tracker: the only code that does
+//! I/O after open (T8). It drains the pending logs, folds them into its own
+//! hourly rollups (so callers never wait for a snapshot copy), appends the
+//! JSONL log, writes the snapshot, fsyncs the journal for `power` mode and
+//! collects journal segments that snapshots cover.
+
+use crate::error::Result;
+use crate::file_tracker::Shared;
+use crate::options::Durability;
+use crate::rollup::Rollups;
+use crate::store::{atomic, jsonl, snapshot};
+use crate::totals::LogRecord;
+use crate::tracker::clear_state;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub(crate) enum Cmd {
+    /// Enough logs are pending, or a power-mode caller waits for fsync.
+    Wake,
+    Flush(Sender<Result<()>>),
+    Clear(Option<i64>, Sender<Result<()>>),
+    Tick(Sender<Result<()>>),
+    Close(Sender<Result<()>>),
+}
+
+pub(crate) struct WriterStart {
+    pub shared: Arc<Shared>,
+    pub rx: Receiver<Cmd>,
+    pub rollups: Rollups,
+    pub log_lines: u64,
+    pub log_bytes: u64,
+}
+
+pub(crate) struct Writer {
+    shared: Arc<Shared>,
+    rx: Receiver<Cmd>,
+    rollups: Rollups,
+    appender: Option<jsonl::Appender>,
+    /// JSONL lines taken from `pending` but not yet written (kept on error).
+    unwritten: String,
+    log_lines: u64,
+    log_bytes: u64,
+    /// A snapshot is owed even if nothing new is pending (after an error).
+    dirty: bool,
+    last_flush: Instant,
+    last_flush_clock_ms: i64,
+    /// Watermark of the snapshot before the current one: journal records
+    /// below it are covered even if the current snapshot is lost.
+    prev_watermark: u64,
+}
+
+impl Writer {
+    pub fn new(s: WriterStart) -> Self {
+        let now = s.shared.clock.now_ms();
+        let appender = s
+            .shared
+            .opts
+            .persist_logs
+            .then(|| jsonl::Appender::new(s.shared.layout.logs()));
+        Writer {
+            shared: s.shared,
+            rx: s.rx,
+            rollups: s.rollups,
+            appender,
+            unwritten: String::new(),
+            log_lines: s.log_lines,
+            log_bytes: s.log_bytes,
+            dirty: false,
+            last_flush: Instant::now(),
+            last_flush_clock_ms: now,
+            prev_watermark: 0,
+        }
+    }
+
+    pub fn run(mut self) {
+        let interval = Duration::from_millis(self.shared.opts.flush_interval_ms);
+        let manual = self.shared.clock.is_manual();
+        loop {
+            let cmd = if manual {
+                self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            } else {
+                let wait = interval.saturating_sub(self.last_flush.elapsed());
+                self.rx.recv_timeout(wait)
+            };
+            match cmd {
+                Ok(Cmd::Wake) => {
+                    if self.shared.opts.durability == Durability::Power {
+                        self.group_commit();
+                    }
+                    let pending = self.shared.inner.lock().pending.len() as u64;
+                    if pending >= self.shared.opts.flush_every_n_logs {
+                        // Errors are kept in health and retried next time.
+                        let _ = self.flush(false);
+                    }
+                }
+                Ok(Cmd::Flush(ack)) => {
+                    let _ = ack.send(self.flush(true));
+                }
+                Ok(Cmd::Tick(ack)) => {
+                    let due = self.shared.clock.now_ms() - self.last_flush_clock_ms
+                        >= self.shared.opts.flush_interval_ms as i64;
+                    let pending = self.shared.inner.lock().pending.len() as u64;
+                    let res = if due || pending >= self.shared.opts.flush_every_n_logs {
+                        self.flush(false)
+                    } else {
+                        Ok(())
+                    };
+                    let _ = ack.send(res);
+                }
+                Ok(Cmd::Clear(cutoff, ack)) => {
+                    let _ = ack.send(self.clear(cutoff));
+                }
+                Ok(Cmd::Close(ack)) => {
+                    let res = self.flush(false);
+                    let _ = ack.send(res);
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = self.flush(false);
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.flush(false);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Power mode: one fdatasync for every caller waiting right now.
+    fn group_commit(&mut self) {
+        let (files, target) = {
+            let g = self.shared.inner.lock();
+            match &g.journal {
+                Some(j) => (j.files_to_sync(), g.state.next_seq),
+                None => return,
+            }
+        };
+        let mut error = None;
+        for f in files {
+            if let Err(e) = f.sync_data() {
+                error = Some(format!("fdatasync of the journal: {e}"));
+            }
+        }
+        let mut d = self.shared.durable.lock();
+        match error {
+            None => {
+                d.synced_below = d.synced_below.max(target);
+                d.error = None;
+            }
+            Some(e) => d.error = Some(e),
+        }
+        drop(d);
+        self.shared.durable_cv.notify_all();
+    }
+
+    /// Drains pending logs into the rollups and the JSONL text to write.
+    fn take_pending(&mut self, batch: &[LogRecord], state: &crate::state::TrackerState) {
+        for r in batch {
+            self.rollups.add(r);
+            if self.appender.is_some() {
+                jsonl::encode_line(&mut self.unwritten, &state.to_log(r));
+            }
+        }
+    }
+
+    fn flush(&mut self, force: bool) -> Result<()> {
+        let watermark;
+        {
+            let shared = self.shared.clone();
+            let mut g = shared.inner.lock();
+            let batch = std::mem::take(&mut g.pending);
+            if batch.is_empty() && !force && !self.dirty && self.unwritten.is_empty() {
+                drop(g);
+                self.mark_flushed_clock();
+                return Ok(());
+            }
+            watermark = g.state.next_seq;
+            self.take_pending(&batch, &g.state);
+        }
+        self.dirty = true;
+        let res = self.write_out(watermark, None);
+        self.finish(res, watermark)
+    }
+
+    fn clear(&mut self, cutoff: Option<i64>) -> Result<()> {
+        let (watermark, kept) = {
+            let shared = self.shared.clone();
+            let mut g = shared.inner.lock();
+            let batch = std::mem::take(&mut g.pending);
+            for r in &batch {
+                self.rollups.add(r);
+            }
+            let inner = &mut *g;
+            clear_state(&mut inner.state, &mut self.rollups, cutoff);
+            let mut text = String::new();
+            if self.appender.is_some() {
+                for r in &inner.state.ring {
+                    jsonl::encode_line(&mut text, &inner.state.to_log(r));
+                }
+            }
+            (inner.state.next_seq, text)
+        };
+        self.unwritten.clear();
+        self.dirty = true;
+        let res = self.write_out(watermark, Some(kept));
+        self.finish(res, watermark)
+    }
+
+    /// JSONL first (so a snapshot never counts a log the file lacks), then
+    /// the snapshot, then journal garbage collection.
+    fn write_out(&mut self, watermark: u64, rewrite: Option<String>) -> Result<()> {
+        if let Some(app) = self.appender.as_mut() {
+            if let Some(text) = rewrite {
+                app.rewrite(&text)?;
+                self.log_lines = text.lines().count() as u64;
+                self.log_bytes = text.len() as u64;
+            } else if !self.unwritten.is_empty() {
+                app.append(&self.unwritten)?;
+                self.log_lines += self.unwritten.lines().count() as u64;
+                self.log_bytes += self.unwritten.len() as u64;
+                self.unwritten.clear();
+            }
+            if self.shared.opts.durability != Durability::Interval {
+                app.sync()?;
+            }
+            self.roll_if_needed(watermark)?;
+        }
+        let names: Vec<Arc<str>> = self.shared.inner.lock().state.interner.names().to_vec();
+        let now = self.shared.clock.now_ms();
+        let bytes = snapshot::encode(&names, &self.rollups.sorted(), watermark, now);
+        atomic::replace_file(
+            &self.shared.layout.stats(),
+            &bytes,
+            Some(&self.shared.layout.stats_backup()),
+        )?;
+        let covered = self.prev_watermark;
+        self.prev_watermark = watermark;
+        let mut g = self.shared.inner.lock();
+        if let Some(j) = g.journal.as_mut() {
+            j.collect_garbage(covered)?;
+        }
+        Ok(())
+    }
+
+    /// Over the count or byte cap, the file is rewritten with the newest
+    /// retained logs (T7). Some slack (a quarter of the cap) keeps this from
+    /// rewriting the file on every flush.
+    fn roll_if_needed(&mut self, watermark: u64) -> Result<()> {
+        let max_logs = self.shared.opts.max_logs as u64;
+        let over_count = self.log_lines > max_logs + (max_logs / 4).max(1);
+        let over_bytes = self
+            .shared
+            .opts
+            .max_log_bytes
+            .is_some_and(|cap| self.log_bytes > cap);
+        if !over_count && !over_bytes {
+            return Ok(());
+        }
+        let lines: Vec<String> = {
+            let g = self.shared.inner.lock();
+            g.state
+                .ring
+                .iter()
+                .filter(|r| r.seq < watermark)
+                .map(|r| {
+                    let mut s = String::new();
+                    jsonl::encode_line(&mut s, &g.state.to_log(r));
+                    s
+                })
+                .collect()
+        };
+        // Newest first until the byte budget (3/4 of the cap) is used.
+        let budget = self.shared.opts.max_log_bytes.map(|c| c - c / 4);
+        let mut used = 0u64;
+        let mut keep = 0usize;
+        for l in lines.iter().rev() {
+            if budget.is_some_and(|b| used + l.len() as u64 > b) {
+                break;
+            }
+            used += l.len() as u64;
+            keep += 1;
+        }
+        let text: String = lines[lines.len() - keep..].concat();
+        if let Some(app) = self.appender.as_mut() {
+            app.rewrite(&text)?;
+        }
+        self.log_lines = keep as u64;
+        self.log_bytes = text.len() as u64;
+        Ok(())
+    }
+
+    fn mark_flushed_clock(&mut self) {
+        self.last_flush = Instant::now();
+        self.last_flush_clock_ms = self.shared.clock.now_ms();
+    }
+
+    fn finish(&mut self, res: Result<()>, watermark: u64) -> Result<()> {
+        self.mark_flushed_clock();
+        let mut g = self.shared.inner.lock();
+        match &res {
+            Ok(()) => {
+                self.dirty = false;
+                g.last_flush_ms = Some(self.last_flush_clock_ms);
+                g.flush_count += 1;
+                g.last_error = None;
+                drop(g);
+                // A durable snapshot also makes power-mode events durable.
+                let mut d = self.shared.durable.lock();
+                d.synced_below = d.synced_below.max(watermark);
+                drop(d);
+                self.shared.durable_cv.notify_all();
+            }
+            Err(e) => g.last_error = Some(e.to_string()),
+        }
+        res
+    }
+}
