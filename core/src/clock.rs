@@ -53,3 +53,13 @@ impl Clock for ManualClock {
 }
 
 pub type SharedClock = Arc<dyn Clock>;
+
+/// A clock read from a host-supplied function: hosts with their own time
+/// source (simulations, replays, tests in other languages) pass one in.
+pub struct FnClock<F>(pub F);
+
+impl<F: Fn() -> i64 + Send + Sync + 'static> Clock for FnClock<F> {
+    fn now_ms(&self) -> i64 {
+        (self.0)()
+    }
+}

@@ -18,7 +18,7 @@ mod totals;
 pub mod tracker;
 mod writer;
 
-pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use clock::{Clock, FnClock, ManualClock, SharedClock, SystemClock};
 pub use error::{Error, Result};
 pub use file_tracker::FileBackedTracker;
 pub use health::Health;
