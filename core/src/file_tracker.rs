@@ -56,7 +56,8 @@ pub struct FileBackedTracker {
     shared: Arc<Shared>,
     cmd: Sender<Cmd>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    _lock: DirLock,
+    /// Released at close, so a new tracker can open the directory at once.
+    lock: Mutex<Option<DirLock>>,
 }
 
 impl FileBackedTracker {
@@ -123,7 +124,7 @@ impl FileBackedTracker {
             shared,
             cmd: tx,
             writer: Mutex::new(Some(handle)),
-            _lock: lock,
+            lock: Mutex::new(Some(lock)),
         })
     }
 
@@ -246,6 +247,7 @@ impl UsageTracker for FileBackedTracker {
         if let Some(h) = self.writer.lock().take() {
             let _ = h.join();
         }
+        self.lock.lock().take();
         res
     }
 

@@ -20,10 +20,27 @@ pub struct LoadedLogs {
     pub tail_saved_to: Option<PathBuf>,
     pub line_count: u64,
     pub byte_len: u64,
+    /// Bytes of a torn or garbage tail left out (saved aside by [`load`],
+    /// only skipped by [`read_only`]).
+    pub skipped_tail_bytes: u64,
 }
 
-/// Reads every valid log. A missing file is an empty log.
+/// Reads every valid log. A missing file is an empty log. A torn tail is
+/// saved aside and truncated, so only the owner of the directory may call
+/// this; readers without the lock use [`read_only`].
 pub fn load(path: &Path, now_ms: i64) -> Result<LoadedLogs> {
+    scan(path, Some(now_ms))
+}
+
+/// Reads every valid log exactly as [`load`] does, but never writes: a torn
+/// tail (or a line a live writer is still appending) is skipped and left in
+/// place. For reports taken while a tracker owns the directory.
+pub fn read_only(path: &Path) -> Result<LoadedLogs> {
+    scan(path, None)
+}
+
+/// `repair_at`: `Some(now_ms)` saves a torn tail aside and truncates it.
+fn scan(path: &Path, repair_at: Option<i64>) -> Result<LoadedLogs> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LoadedLogs::default()),
@@ -51,7 +68,11 @@ pub fn load(path: &Path, now_ms: i64) -> Result<LoadedLogs> {
         }
         start = next;
     }
-    if good_end < bytes.len() && pending_bad > 0 {
+    let torn_tail = good_end < bytes.len() && pending_bad > 0;
+    if torn_tail {
+        out.skipped_tail_bytes = (bytes.len() - good_end) as u64;
+    }
+    if let (true, Some(now_ms)) = (torn_tail, repair_at) {
         // Torn or garbage tail: keep a copy, then cut the file back to the
         // last good line so later appends start on a clean line.
         let aside = crate::store::atomic::with_suffix(path, &format!(".tail-{now_ms}"));
@@ -200,5 +221,25 @@ mod tests {
         let aside = loaded.tail_saved_to.unwrap();
         assert_eq!(std::fs::read_to_string(aside).unwrap(), "{\"id\":\"llm_log_3_17");
         assert_eq!(std::fs::metadata(&p).unwrap().len(), good_len as u64);
+    }
+
+    #[test]
+    fn t10_read_only_skips_a_torn_tail_and_leaves_the_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l.jsonl");
+        let mut s = String::new();
+        encode_line(&mut s, &log(1));
+        s.push_str("garbage\n");
+        encode_line(&mut s, &log(2));
+        s.push_str("{\"id\":\"llm_log_3_17");
+        std::fs::write(&p, &s).unwrap();
+        let loaded = read_only(&p).unwrap();
+        assert_eq!(loaded.logs, vec![log(1), log(2)]);
+        assert_eq!(loaded.malformed, 1);
+        assert_eq!(loaded.skipped_tail_bytes, 19);
+        assert!(loaded.tail_saved_to.is_none());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), s);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(read_only(&dir.path().join("none")).unwrap().logs.len(), 0);
     }
 }
