@@ -152,11 +152,18 @@ impl FileBackedTracker {
 
     fn send_and_wait(&self, make: impl FnOnce(Sender<Result<()>>) -> Cmd) -> Result<()> {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        self.cmd
-            .send(make(tx))
-            .map_err(|_| Error::io("the writer thread has stopped", std::io::Error::other("writer gone")))?;
-        rx.recv()
-            .map_err(|_| Error::io("the writer thread has stopped", std::io::Error::other("writer gone")))?
+        self.cmd.send(make(tx)).map_err(|_| {
+            Error::io(
+                "the writer thread has stopped",
+                std::io::Error::other("writer gone"),
+            )
+        })?;
+        rx.recv().map_err(|_| {
+            Error::io(
+                "the writer thread has stopped",
+                std::io::Error::other("writer gone"),
+            )
+        })?
     }
 
     fn wait_durable(&self, seq: u64) -> Result<()> {
@@ -290,7 +297,11 @@ struct Recovered {
 }
 
 /// Loads a snapshot, moving an unreadable one aside (T10).
-fn load_snapshot_file(path: &Path, now_ms: i64, notes: &mut Vec<String>) -> Result<Option<SnapshotData>> {
+fn load_snapshot_file(
+    path: &Path,
+    now_ms: i64,
+    notes: &mut Vec<String>,
+) -> Result<Option<SnapshotData>> {
     match snapshot::load(path) {
         Ok(s) => Ok(Some(s)),
         Err(LoadError::Missing) => Ok(None),
@@ -336,14 +347,22 @@ fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recove
 
     let logs = jsonl::load(&layout.logs(), now_ms)?;
     if logs.malformed > 0 {
-        notes.push(format!("skipped {} malformed lines in usage-logs.jsonl", logs.malformed));
+        notes.push(format!(
+            "skipped {} malformed lines in usage-logs.jsonl",
+            logs.malformed
+        ));
     }
     if let Some(p) = &logs.tail_saved_to {
-        notes.push(format!("torn tail of usage-logs.jsonl saved to {} and truncated", p.display()));
+        notes.push(format!(
+            "torn tail of usage-logs.jsonl saved to {} and truncated",
+            p.display()
+        ));
     }
     let (jrecs, torn) = journal::read_all(&layout.journal_dir())?;
     if torn > 0 {
-        notes.push(format!("{torn} journal segment(s) ended in a torn record; the intact records were kept"));
+        notes.push(format!(
+            "{torn} journal segment(s) ended in a torn record; the intact records were kept"
+        ));
     }
     let old_segments = journal::list_segments(&layout.journal_dir())?;
 
@@ -385,11 +404,19 @@ fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recove
         rollups.add(rec);
     }
     if !replay.is_empty() {
-        notes.push(format!("replayed {} events logged after the last snapshot", replay.len()));
+        notes.push(format!(
+            "replayed {} events logged after the last snapshot",
+            replay.len()
+        ));
     }
     let wrote_snapshot = !replay.is_empty() || !from_primary && !snap.buckets.is_empty();
     if wrote_snapshot {
-        let bytes = snapshot::encode(state.interner.names(), &rollups.sorted(), state.next_seq, now_ms);
+        let bytes = snapshot::encode(
+            state.interner.names(),
+            &rollups.sorted(),
+            state.next_seq,
+            now_ms,
+        );
         atomic::replace_file(&layout.stats(), &bytes, Some(&layout.stats_backup()))?;
     }
     // Every journal record is now below the watermark of a durable snapshot.

@@ -10,6 +10,7 @@ pub mod file_tracker;
 pub mod health;
 pub mod model;
 pub mod options;
+pub mod report;
 pub mod rollup;
 mod state;
 pub mod store;
@@ -24,6 +25,7 @@ pub use file_tracker::FileBackedTracker;
 pub use health::Health;
 pub use model::{NewUsageLog, NewUsageLogOwned, Usage, UsageLog, UsageStats, UsageStatus};
 pub use options::{Durability, TrackerOptions};
+pub use report::Report;
 pub use tracker::{InMemoryTracker, NoOpTracker, UsageTracker};
 
 /// The crate version, shared by every binding (B5).

@@ -322,7 +322,10 @@ mod tests {
 
     #[test]
     fn t2_log_id_roundtrip() {
-        assert_eq!(format_log_id(7, 1_736_000_000_000), "llm_log_7_1736000000000");
+        assert_eq!(
+            format_log_id(7, 1_736_000_000_000),
+            "llm_log_7_1736000000000"
+        );
         assert_eq!(
             parse_log_id("llm_log_7_1736000000000"),
             Some((7, 1_736_000_000_000))
@@ -354,17 +357,40 @@ mod tests {
     #[test]
     fn x1_bad_json_input_names_the_field() {
         let cases = [
-            (r#"{"usage":{"promptTokens":1,"completionTokens":1,"totalTokens":2}}"#, "bridgeId"),
-            (r#"{"bridgeId":"","usage":{"promptTokens":1,"completionTokens":1,"totalTokens":2}}"#, "bridgeId"),
-            (r#"{"bridgeId":"a","usage":{"promptTokens":-1,"completionTokens":1,"totalTokens":2}}"#, "promptTokens"),
-            (r#"{"bridgeId":"a","usage":{"promptTokens":1.5,"completionTokens":1,"totalTokens":2}}"#, "promptTokens"),
-            (r#"{"bridgeId":"a","usage":{"promptTokens":1,"completionTokens":1}}"#, "totalTokens"),
-            (r#"{"bridgeId":"a","usage":{"promptTokens":1,"completionTokens":1,"totalTokens":2},"status":"ok"}"#, "status"),
-            (r#"{"bridgeId":"a","usage":{"promptTokens":1,"completionTokens":1,"totalTokens":2},"durationMs":-3}"#, "durationMs"),
+            (
+                r#"{"usage":{"promptTokens":1,"completionTokens":1,"totalTokens":2}}"#,
+                "bridgeId",
+            ),
+            (
+                r#"{"bridgeId":"","usage":{"promptTokens":1,"completionTokens":1,"totalTokens":2}}"#,
+                "bridgeId",
+            ),
+            (
+                r#"{"bridgeId":"a","usage":{"promptTokens":-1,"completionTokens":1,"totalTokens":2}}"#,
+                "promptTokens",
+            ),
+            (
+                r#"{"bridgeId":"a","usage":{"promptTokens":1.5,"completionTokens":1,"totalTokens":2}}"#,
+                "promptTokens",
+            ),
+            (
+                r#"{"bridgeId":"a","usage":{"promptTokens":1,"completionTokens":1}}"#,
+                "totalTokens",
+            ),
+            (
+                r#"{"bridgeId":"a","usage":{"promptTokens":1,"completionTokens":1,"totalTokens":2},"status":"ok"}"#,
+                "status",
+            ),
+            (
+                r#"{"bridgeId":"a","usage":{"promptTokens":1,"completionTokens":1,"totalTokens":2},"durationMs":-3}"#,
+                "durationMs",
+            ),
             (r#"{"bridgeId":"a""#, "JSON"),
         ];
         for (input, field) in cases {
-            let err = NewUsageLogOwned::from_json_str(input).unwrap_err().to_string();
+            let err = NewUsageLogOwned::from_json_str(input)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(field), "{input}: {err}");
         }
     }

@@ -113,7 +113,10 @@ mod tests {
             parse_iso_ms("2025-01-04T23:13:20.5+09:00"),
             Some(1_736_000_000_500)
         );
-        assert_eq!(parse_iso_ms("2024-02-29T00:00:00.000Z"), Some(1_709_164_800_000));
+        assert_eq!(
+            parse_iso_ms("2024-02-29T00:00:00.000Z"),
+            Some(1_709_164_800_000)
+        );
         assert_eq!(parse_iso_ms("not a date"), None);
         assert_eq!(parse_iso_ms("2025-13-04T14:13:20.000Z"), None);
     }

@@ -118,7 +118,11 @@ impl UsageTracker for InMemoryTracker {
 }
 
 /// `clearLogs` on state plus rollups, shared by every tracker (T5).
-pub(crate) fn clear_state(state: &mut TrackerState, rollups: &mut Rollups, older_than: Option<i64>) {
+pub(crate) fn clear_state(
+    state: &mut TrackerState,
+    rollups: &mut Rollups,
+    older_than: Option<i64>,
+) {
     match older_than {
         None => {
             state.clear_all();

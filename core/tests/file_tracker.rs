@@ -43,7 +43,9 @@ fn ok(t: &dyn UsageTracker, bridge: &str, p: u64) {
 
 fn stats_file(dir: &Path) -> Option<Value> {
     let p = dir.join("llm-usage/usage-stats.json");
-    std::fs::read(p).ok().map(|b| serde_json::from_slice(&b).unwrap())
+    std::fs::read(p)
+        .ok()
+        .map(|b| serde_json::from_slice(&b).unwrap())
 }
 
 fn log_lines(dir: &Path) -> Vec<String> {
@@ -58,7 +60,14 @@ fn log_lines(dir: &Path) -> Vec<String> {
 fn t8_flushes_after_n_logs() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);
-    let t = open(dir.path(), TrackerOptions { flush_every_n_logs: 3, ..opts() }, &clock);
+    let t = open(
+        dir.path(),
+        TrackerOptions {
+            flush_every_n_logs: 3,
+            ..opts()
+        },
+        &clock,
+    );
     ok(&t, "a", 1);
     ok(&t, "a", 1);
     t.tick().unwrap();
@@ -80,10 +89,16 @@ fn t8_flushes_on_interval_by_the_injected_clock() {
     assert!(stats_file(dir.path()).is_none());
     clock.advance(999);
     t.tick().unwrap();
-    assert!(stats_file(dir.path()).is_none(), "flushed before the interval");
+    assert!(
+        stats_file(dir.path()).is_none(),
+        "flushed before the interval"
+    );
     clock.advance(1);
     t.tick().unwrap();
-    assert_eq!(stats_file(dir.path()).unwrap()["perBridge"]["a"]["totalRequests"], 1);
+    assert_eq!(
+        stats_file(dir.path()).unwrap()["perBridge"]["a"]["totalRequests"],
+        1
+    );
     assert_eq!(t.health().flush_count, 1);
     assert_eq!(t.health().last_flush_ms, Some(T0 + 1000));
 }
@@ -95,10 +110,16 @@ fn t8_flush_and_close_write_everything() {
     let t = open(dir.path(), opts(), &clock);
     ok(&t, "a", 1);
     t.flush().unwrap();
-    assert_eq!(stats_file(dir.path()).unwrap()["perBridge"]["a"]["totalRequests"], 1);
+    assert_eq!(
+        stats_file(dir.path()).unwrap()["perBridge"]["a"]["totalRequests"],
+        1
+    );
     ok(&t, "a", 1);
     t.close().unwrap();
-    assert_eq!(stats_file(dir.path()).unwrap()["perBridge"]["a"]["totalRequests"], 2);
+    assert_eq!(
+        stats_file(dir.path()).unwrap()["perBridge"]["a"]["totalRequests"],
+        2
+    );
     // After close every call fails clearly; closing again is fine.
     assert!(matches!(t.flush(), Err(Error::Closed)));
     assert!(matches!(t.stats(None), Err(Error::Closed)));
@@ -122,8 +143,18 @@ fn t9_reload_gives_equal_stats_and_logs() {
         let t = open(dir.path(), o.clone(), &clock);
         for i in 0..50u64 {
             clock.advance(7);
-            let status = if i % 5 == 0 { UsageStatus::Error } else { UsageStatus::Success };
-            track(&t, ["openai", "anthropic", "local"][i as usize % 3], i, 2 * i, status);
+            let status = if i % 5 == 0 {
+                UsageStatus::Error
+            } else {
+                UsageStatus::Success
+            };
+            track(
+                &t,
+                ["openai", "anthropic", "local"][i as usize % 3],
+                i,
+                2 * i,
+                status,
+            );
             if i == 20 {
                 t.flush().unwrap();
             }
@@ -175,7 +206,10 @@ fn t9_events_after_the_snapshot_are_replayed_once() {
     }
     std::fs::write(root.join("usage-logs.jsonl"), &lines).unwrap();
     let clock = ManualClock::new(T0 + 100);
-    let o = TrackerOptions { persist_logs: true, ..opts() };
+    let o = TrackerOptions {
+        persist_logs: true,
+        ..opts()
+    };
     let t = open(dir.path(), o.clone(), &clock);
     let s = t.stats(Some("a")).unwrap();
     assert_eq!(s.total_requests, 4, "replayed twice or not at all");
@@ -219,7 +253,10 @@ fn t7_log_rolls_over_the_count_cap_and_keeps_totals() {
         clock.advance(1);
         ok(&t, "a", i);
         t.tick().unwrap();
-        assert!(log_lines(dir.path()).len() <= 10 + 2 + 7, "log file grew past the cap");
+        assert!(
+            log_lines(dir.path()).len() <= 10 + 2 + 7,
+            "log file grew past the cap"
+        );
     }
     t.close().unwrap();
     let lines = log_lines(dir.path());
@@ -247,16 +284,24 @@ fn t7_log_rolls_over_the_byte_cap() {
         ok(&t, "a", i);
     }
     t.close().unwrap();
-    let size = std::fs::metadata(dir.path().join("llm-usage/usage-logs.jsonl")).unwrap().len();
+    let size = std::fs::metadata(dir.path().join("llm-usage/usage-logs.jsonl"))
+        .unwrap()
+        .len();
     assert!(size <= 2_000 + 5 * 200, "{size} bytes");
-    assert!(log_lines(dir.path()).last().unwrap().contains("llm_log_200_"));
+    assert!(log_lines(dir.path())
+        .last()
+        .unwrap()
+        .contains("llm_log_200_"));
 }
 
 #[test]
 fn t5_clear_logs_is_persisted_across_restart() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);
-    let o = TrackerOptions { persist_logs: true, ..opts() };
+    let o = TrackerOptions {
+        persist_logs: true,
+        ..opts()
+    };
     let t = open(dir.path(), o.clone(), &clock);
     ok(&t, "a", 1);
     clock.advance(10);
@@ -304,19 +349,31 @@ fn t11_a_second_tracker_on_the_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);
     let t = open(dir.path(), opts(), &clock);
-    let err = FileBackedTracker::open(dir.path(), opts()).err().expect("second open succeeded");
+    let err = FileBackedTracker::open(dir.path(), opts())
+        .err()
+        .expect("second open succeeded");
     assert!(matches!(err, Error::Locked(_)), "{err}");
     assert!(err.to_string().contains("locked"));
     t.close().unwrap();
     drop(t);
-    FileBackedTracker::open(dir.path(), opts()).unwrap().close().unwrap();
+    FileBackedTracker::open(dir.path(), opts())
+        .unwrap()
+        .close()
+        .unwrap();
 }
 
 #[test]
 fn x2_health_reports_queue_and_flushes() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);
-    let t = open(dir.path(), TrackerOptions { durability: Durability::Process, ..opts() }, &clock);
+    let t = open(
+        dir.path(),
+        TrackerOptions {
+            durability: Durability::Process,
+            ..opts()
+        },
+        &clock,
+    );
     ok(&t, "a", 1);
     ok(&t, "a", 1);
     let h = t.health();
@@ -346,20 +403,33 @@ fn t1_reads_a_snapshot_written_by_the_seed_js_tracker() {
     let clock = ManualClock::new(T0 + 5000);
     let t = open(dir.path(), opts(), &clock);
     let s = t.stats(Some("openai")).unwrap();
-    assert_eq!((s.total_requests, s.total_tokens, s.error_count), (3, 45, 1));
+    assert_eq!(
+        (s.total_requests, s.total_tokens, s.error_count),
+        (3, 45, 1)
+    );
     assert_eq!(s.last_used_at_ms, Some(T0));
 }
 
 #[test]
 fn x1_bad_options_and_input_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let e = FileBackedTracker::open(dir.path(), TrackerOptions { max_logs: 0, ..opts() }).err().unwrap();
+    let e = FileBackedTracker::open(
+        dir.path(),
+        TrackerOptions {
+            max_logs: 0,
+            ..opts()
+        },
+    )
+    .err()
+    .unwrap();
     assert!(e.to_string().contains("maxLogs"));
     let e = FileBackedTracker::open("", opts()).err().unwrap();
     assert!(e.to_string().contains("baseDir"));
     let clock = ManualClock::new(T0);
     let t = open(dir.path(), opts(), &clock);
-    let e = t.track(&NewUsageLog::new("", Usage::default())).unwrap_err();
+    let e = t
+        .track(&NewUsageLog::new("", Usage::default()))
+        .unwrap_err();
     assert!(e.to_string().contains("bridgeId"));
     let mut bad = NewUsageLog::new("a", Usage::default());
     bad.duration_ms = Some(f64::NAN);

@@ -45,7 +45,9 @@ fn run(path: &std::path::Path) {
     let clock = ManualClock::new(0);
     let max_logs = v["options"]["maxLogs"].as_u64().unwrap_or(10_000) as usize;
     let tracker: Box<dyn UsageTracker> = match v["tracker"].as_str().unwrap_or("memory") {
-        "memory" => Box::new(InMemoryTracker::with_clock(max_logs, Arc::new(clock.clone())).unwrap()),
+        "memory" => {
+            Box::new(InMemoryTracker::with_clock(max_logs, Arc::new(clock.clone())).unwrap())
+        }
         "noop" => Box::new(NoOpTracker),
         other => panic!("{name}: unknown tracker {other}"),
     };
@@ -71,7 +73,12 @@ fn run(path: &std::path::Path) {
                 assert_stats_eq(&got, &step["expect"], &ctx);
             }
             "logs" => {
-                let got: Vec<Value> = tracker.logs(bridge).unwrap().iter().map(|l| l.to_json()).collect();
+                let got: Vec<Value> = tracker
+                    .logs(bridge)
+                    .unwrap()
+                    .iter()
+                    .map(|l| l.to_json())
+                    .collect();
                 assert_eq!(Value::Array(got), step["expect"], "{ctx}");
             }
             other => panic!("{ctx}: unknown op {other}"),

@@ -12,7 +12,8 @@ pub fn replace_file(path: &Path, bytes: &[u8], backup: Option<&Path>) -> Result<
     let tmp = with_suffix(path, ".tmp");
     let ctx = |what: &str| format!("{what} {}", tmp.display());
     let mut f = File::create(&tmp).map_err(|e| Error::io(ctx("creating"), e))?;
-    f.write_all(bytes).map_err(|e| Error::io(ctx("writing"), e))?;
+    f.write_all(bytes)
+        .map_err(|e| Error::io(ctx("writing"), e))?;
     f.sync_all().map_err(|e| Error::io(ctx("syncing"), e))?;
     drop(f);
     if let Some(bak) = backup {
@@ -21,7 +22,8 @@ pub fn replace_file(path: &Path, bytes: &[u8], backup: Option<&Path>) -> Result<
             // swapped in with an atomic rename of its own.
             let bak_tmp = with_suffix(bak, ".tmp");
             let _ = fs::remove_file(&bak_tmp);
-            let linked = fs::hard_link(path, &bak_tmp).or_else(|_| fs::copy(path, &bak_tmp).map(|_| ()));
+            let linked =
+                fs::hard_link(path, &bak_tmp).or_else(|_| fs::copy(path, &bak_tmp).map(|_| ()));
             if linked.is_ok() {
                 fs::rename(&bak_tmp, bak)
                     .map_err(|e| Error::io(format!("keeping backup {}", bak.display()), e))?;

@@ -107,7 +107,11 @@ fn parse_line(line: &[u8]) -> Option<UsageLog> {
 /// byte-for-byte what `JSON.stringify` gives.
 pub fn encode_line(out: &mut String, log: &UsageLog) {
     use std::fmt::Write as _;
-    let _ = write!(out, "{{\"id\":\"llm_log_{}_{}\",\"timestamp\":\"", log.seq, log.timestamp_ms);
+    let _ = write!(
+        out,
+        "{{\"id\":\"llm_log_{}_{}\",\"timestamp\":\"",
+        log.seq, log.timestamp_ms
+    );
     timefmt::write_iso_ms(out, log.timestamp_ms);
     out.push_str("\",\"bridgeId\":");
     out.push_str(&serde_json::to_string(&log.bridge_id).unwrap_or_else(|_| "\"\"".into()));
@@ -154,7 +158,10 @@ impl Appender {
         let res = self.file.as_mut().map(|f| f.write_all(text.as_bytes()));
         if let Some(Err(e)) = res {
             self.file = None; // reopen next time; the caller keeps the lines
-            return Err(Error::io(format!("appending to {}", self.path.display()), e));
+            return Err(Error::io(
+                format!("appending to {}", self.path.display()),
+                e,
+            ));
         }
         Ok(())
     }
@@ -200,7 +207,10 @@ mod tests {
             let l = log(seq);
             let mut s = String::new();
             encode_line(&mut s, &l);
-            assert_eq!(s, format!("{}\n", serde_json::to_string(&l.to_json()).unwrap()));
+            assert_eq!(
+                s,
+                format!("{}\n", serde_json::to_string(&l.to_json()).unwrap())
+            );
         }
     }
 
@@ -219,7 +229,10 @@ mod tests {
         assert_eq!(loaded.logs.len(), 2);
         assert_eq!(loaded.malformed, 1);
         let aside = loaded.tail_saved_to.unwrap();
-        assert_eq!(std::fs::read_to_string(aside).unwrap(), "{\"id\":\"llm_log_3_17");
+        assert_eq!(
+            std::fs::read_to_string(aside).unwrap(),
+            "{\"id\":\"llm_log_3_17"
+        );
         assert_eq!(std::fs::metadata(&p).unwrap().len(), good_len as u64);
     }
 

@@ -23,10 +23,9 @@ impl DirLock {
         match file.try_lock() {
             Ok(()) => Ok(DirLock { _file: file }),
             Err(TryLockError::WouldBlock) => Err(Error::Locked(dir.to_path_buf())),
-            Err(TryLockError::Error(e)) => Err(Error::io(
-                format!("locking {}", lock_path.display()),
-                e,
-            )),
+            Err(TryLockError::Error(e)) => {
+                Err(Error::io(format!("locking {}", lock_path.display()), e))
+            }
         }
     }
 }

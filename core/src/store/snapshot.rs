@@ -93,7 +93,9 @@ fn decode(v: &Value, path: &Path) -> std::result::Result<SnapshotData, LoadError
     let obj = v.as_object().ok_or_else(|| corrupt("not a JSON object"))?;
     let version = match obj.get("formatVersion") {
         None => 0, // a snapshot written by the seed's JS tracker
-        Some(x) => x.as_u64().ok_or_else(|| corrupt("formatVersion is not an integer"))?,
+        Some(x) => x
+            .as_u64()
+            .ok_or_else(|| corrupt("formatVersion is not an integer"))?,
     };
     if version > FORMAT_VERSION {
         return Err(LoadError::Fatal(Error::UnsupportedFormat {
@@ -113,7 +115,8 @@ fn decode(v: &Value, path: &Path) -> std::result::Result<SnapshotData, LoadError
     if version == 0 {
         // Only totals are known: one bucket at the hour of last use.
         for (name, s) in per_bridge {
-            let t = stats_to_totals(s).ok_or_else(|| corrupt(&format!("perBridge.{name} is malformed")))?;
+            let t = stats_to_totals(s)
+                .ok_or_else(|| corrupt(&format!("perBridge.{name} is malformed")))?;
             let hour = t.last_used_ms.unwrap_or(0);
             data.buckets.push((name.clone(), hour, t));
         }
@@ -124,7 +127,9 @@ fn decode(v: &Value, path: &Path) -> std::result::Result<SnapshotData, LoadError
         .and_then(Value::as_object)
         .ok_or_else(|| corrupt("rollups are missing"))?;
     for (name, rows) in rollups {
-        let rows = rows.as_array().ok_or_else(|| corrupt("rollups entry is not an array"))?;
+        let rows = rows
+            .as_array()
+            .ok_or_else(|| corrupt("rollups entry is not an array"))?;
         for row in rows {
             let r: Option<Vec<i64>> = row
                 .as_array()
