@@ -139,18 +139,7 @@ impl TrackerState {
     }
 
     pub fn to_log(&self, r: &LogRecord) -> UsageLog {
-        UsageLog {
-            seq: r.seq,
-            bridge_id: self.interner.name(r.bridge).to_string(),
-            timestamp_ms: r.ts_ms,
-            usage: crate::model::Usage {
-                prompt_tokens: r.prompt,
-                completion_tokens: r.completion,
-                total_tokens: r.total,
-            },
-            duration_ms: r.duration(),
-            status: r.status,
-        }
+        record_to_log(r, self.interner.names())
     }
 
     /// Retained logs, oldest first; all of them, or one bridge's (T3).
@@ -189,5 +178,21 @@ impl TrackerState {
         let n = self.per_bridge.len();
         self.per_bridge = vec![Totals::default(); n];
         self.overall = Totals::default();
+    }
+}
+
+/// A record as callers see it, with its bridge name from `names`.
+pub(crate) fn record_to_log(r: &LogRecord, names: &[Arc<str>]) -> UsageLog {
+    UsageLog {
+        seq: r.seq,
+        bridge_id: names[r.bridge as usize].to_string(),
+        timestamp_ms: r.ts_ms,
+        usage: crate::model::Usage {
+            prompt_tokens: r.prompt,
+            completion_tokens: r.completion,
+            total_tokens: r.total,
+        },
+        duration_ms: r.duration(),
+        status: r.status,
     }
 }

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::file_tracker::Shared;
 use crate::options::Durability;
 use crate::rollup::Rollups;
+use crate::state::record_to_log;
 use crate::store::{atomic, jsonl, snapshot};
 use crate::totals::LogRecord;
 use crate::tracker::clear_state;
@@ -36,6 +37,10 @@ pub(crate) struct Writer {
     shared: Arc<Shared>,
     rx: Receiver<Cmd>,
     rollups: Rollups,
+    /// The writer's copy of the interned bridge names (append-only).
+    names: Vec<Arc<str>>,
+    /// The previous batch's buffer, swapped back in to avoid reallocating.
+    spare: Vec<LogRecord>,
     appender: Option<jsonl::Appender>,
     /// JSONL lines taken from `pending` but not yet written (kept on error).
     unwritten: String,
@@ -62,6 +67,8 @@ impl Writer {
             shared: s.shared,
             rx: s.rx,
             rollups: s.rollups,
+            names: Vec::new(),
+            spare: Vec::new(),
             appender,
             unwritten: String::new(),
             log_lines: s.log_lines,
@@ -154,30 +161,43 @@ impl Writer {
         self.shared.durable_cv.notify_all();
     }
 
-    /// Drains pending logs into the rollups and the JSONL text to write.
-    fn take_pending(&mut self, batch: &[LogRecord], state: &crate::state::TrackerState) {
+    /// Copies bridge names interned since the last call (cheap: `Arc`s).
+    fn sync_names(&mut self, state: &crate::state::TrackerState) {
+        let all = state.interner.names();
+        if all.len() > self.names.len() {
+            self.names.extend_from_slice(&all[self.names.len()..]);
+        }
+    }
+
+    /// Folds a drained batch into the rollups and the JSONL text to write.
+    /// Runs without the tracker lock.
+    fn take_pending(&mut self, batch: &[LogRecord]) {
         for r in batch {
             self.rollups.add(r);
             if self.appender.is_some() {
-                jsonl::encode_line(&mut self.unwritten, &state.to_log(r));
+                jsonl::encode_line(&mut self.unwritten, &record_to_log(r, &self.names));
             }
         }
     }
 
     fn flush(&mut self, force: bool) -> Result<()> {
-        let watermark;
-        {
+        // Only an O(1) swap happens under the lock; callers never wait on
+        // encoding or I/O.
+        let (batch, watermark) = {
             let shared = self.shared.clone();
             let mut g = shared.inner.lock();
-            let batch = std::mem::take(&mut g.pending);
-            if batch.is_empty() && !force && !self.dirty && self.unwritten.is_empty() {
-                drop(g);
-                self.mark_flushed_clock();
-                return Ok(());
-            }
-            watermark = g.state.next_seq;
-            self.take_pending(&batch, &g.state);
+            let batch = std::mem::replace(&mut g.pending, std::mem::take(&mut self.spare));
+            self.sync_names(&g.state);
+            (batch, g.state.next_seq)
+        };
+        if batch.is_empty() && !force && !self.dirty && self.unwritten.is_empty() {
+            self.spare = batch;
+            self.mark_flushed_clock();
+            return Ok(());
         }
+        self.take_pending(&batch);
+        self.spare = batch;
+        self.spare.clear();
         self.dirty = true;
         let res = self.write_out(watermark, None);
         self.finish(res, watermark)
@@ -192,6 +212,7 @@ impl Writer {
                 self.rollups.add(r);
             }
             let inner = &mut *g;
+            self.sync_names(&inner.state);
             clear_state(&mut inner.state, &mut self.rollups, cutoff);
             let mut text = String::new();
             if self.appender.is_some() {
@@ -226,9 +247,8 @@ impl Writer {
             }
             self.roll_if_needed(watermark)?;
         }
-        let names: Vec<Arc<str>> = self.shared.inner.lock().state.interner.names().to_vec();
         let now = self.shared.clock.now_ms();
-        let bytes = snapshot::encode(&names, &self.rollups.sorted(), watermark, now);
+        let bytes = snapshot::encode(&self.names, &self.rollups.sorted(), watermark, now);
         atomic::replace_file(
             &self.shared.layout.stats(),
             &bytes,
@@ -257,19 +277,26 @@ impl Writer {
         if !over_count && !over_bytes {
             return Ok(());
         }
-        let lines: Vec<String> = {
-            let g = self.shared.inner.lock();
+        // Copy the retained records under the lock, encode outside it.
+        let records: Vec<LogRecord> = {
+            let shared = self.shared.clone();
+            let g = shared.inner.lock();
+            self.sync_names(&g.state);
             g.state
                 .ring
                 .iter()
                 .filter(|r| r.seq < watermark)
-                .map(|r| {
-                    let mut s = String::new();
-                    jsonl::encode_line(&mut s, &g.state.to_log(r));
-                    s
-                })
+                .copied()
                 .collect()
         };
+        let lines: Vec<String> = records
+            .iter()
+            .map(|r| {
+                let mut s = String::new();
+                jsonl::encode_line(&mut s, &record_to_log(r, &self.names));
+                s
+            })
+            .collect();
         // Newest first until the byte budget (3/4 of the cap) is used.
         let budget = self.shared.opts.max_log_bytes.map(|c| c - c / 4);
         let mut used = 0u64;
