@@ -80,25 +80,32 @@ impl Report {
 /// Reads the tracker directory under `base_dir` (the same `baseDir` a
 /// tracker is opened with). A missing directory gives an empty report.
 ///
-/// A running tracker replaces files while we read; if one disappears under
-/// us (a journal segment collected after a newer snapshot), the read starts
-/// over from the newer snapshot.
+/// A running tracker replaces files while we read: if the snapshot changed
+/// during the read, or a file disappeared under us (a journal segment
+/// collected after a newer snapshot), the read starts over, so the events
+/// between two snapshots are never missed.
 pub fn read(base_dir: impl AsRef<Path>) -> Result<Report> {
     let layout = Layout::new(base_dir.as_ref());
-    let mut attempt = 0;
+    let mut attempts = 0;
     loop {
+        attempts += 1;
+        let last_try = attempts >= 20;
         match read_once(&layout) {
             Err(Error::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound && attempt < 5 =>
-            {
-                attempt += 1;
-            }
-            other => return other,
+                if source.kind() == std::io::ErrorKind::NotFound && !last_try => {}
+            Ok((_, started_from)) if !last_try && watermark_now(&layout) != started_from => {}
+            other => return other.map(|(report, _)| report),
         }
     }
 }
 
-fn read_once(layout: &Layout) -> Result<Report> {
+/// The watermark of the primary snapshot as it is now, if readable.
+fn watermark_now(layout: &Layout) -> Option<u64> {
+    snapshot::load(&layout.stats()).ok().map(|s| s.next_seq)
+}
+
+/// The report, and the primary snapshot's watermark it started from.
+fn read_once(layout: &Layout) -> Result<(Report, Option<u64>)> {
     let mut report = Report {
         dir: layout.root.clone(),
         exists: layout.root.is_dir(),
@@ -110,13 +117,15 @@ fn read_once(layout: &Layout) -> Result<Report> {
         notes: Vec::new(),
     };
     if !report.exists {
-        return Ok(report);
+        return Ok((report, None));
     }
     let notes = &mut report.notes;
     // The snapshot is read first: the writer appends the log before it
     // replaces the snapshot, so every event the snapshot does not count is
     // in the log (or the journal) we read after it.
-    let (snap, source) = match load_snapshot(&layout.stats(), notes)? {
+    let primary = load_snapshot(&layout.stats(), notes)?;
+    let started_from = primary.as_ref().map(|s| s.next_seq);
+    let (snap, source) = match primary {
         Some(s) => (s, SnapshotSource::Primary),
         None => match load_snapshot(&layout.stats_backup(), notes)? {
             Some(s) => {
@@ -206,7 +215,7 @@ fn read_once(layout: &Layout) -> Result<Report> {
         report.per_bridge.push((name, t.to_stats()));
     }
     report.total = overall.to_stats();
-    Ok(report)
+    Ok((report, started_from))
 }
 
 /// Like recovery's loader, but an unreadable snapshot is only reported,
@@ -439,5 +448,45 @@ mod tests {
             matches!(e, Error::UnsupportedFormat { found: 99, .. }),
             "{e}"
         );
+    }
+
+    #[test]
+    fn reports_taken_while_a_tracker_writes_are_consistent_and_never_fail() {
+        for persist_logs in [true, false] {
+            concurrent_reads(persist_logs);
+        }
+    }
+
+    fn concurrent_reads(persist_logs: bool) {
+        // Real clock and small batches: the writer appends, snapshots and
+        // collects journal segments while we read.
+        let dir = tempfile::tempdir().unwrap();
+        let opts = TrackerOptions {
+            flush_every_n_logs: 25,
+            durability: Durability::Process,
+            persist_logs,
+            ..TrackerOptions::default()
+        };
+        let t = Arc::new(FileBackedTracker::open(dir.path(), opts).unwrap());
+        let writer = {
+            let t = t.clone();
+            std::thread::spawn(move || {
+                for i in 0..2_000u64 {
+                    t.track(&new_log("busy", i % 7 + 1, UsageStatus::Success))
+                        .unwrap();
+                }
+            })
+        };
+        let mut last = 0;
+        while !writer.is_finished() {
+            let r = read(dir.path()).unwrap();
+            let n = r.total.total_requests;
+            assert!(n >= last && n <= 2_000, "went from {last} to {n}");
+            assert_eq!(r.per_bridge.len(), (n > 0) as usize);
+            last = n;
+        }
+        writer.join().unwrap();
+        assert_eq!(read(dir.path()).unwrap().total, t.stats(None).unwrap());
+        t.close().unwrap();
     }
 }
