@@ -1,0 +1,324 @@
+//! `usagebook demo`: a realistic, reproducible workload recorded through a
+//! real `FileBackedTracker` (with `persistLogs`), with a restart in the
+//! middle, and a check that every total survived it (T9).
+
+use crate::{table, Failure};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use usagebook_core::{
+    report, FileBackedTracker, NewUsageLog, TrackerOptions, Usage, UsageStats, UsageStatus,
+    UsageTracker,
+};
+
+/// One simulated model endpoint.
+struct Bridge {
+    id: &'static str,
+    /// Relative share of the traffic.
+    weight: u64,
+    prompt: (u64, u64),
+    completion: (u64, u64),
+    /// Latency: fixed part plus per generated token, in ms.
+    base_ms: f64,
+    per_token_ms: f64,
+    /// Errors per thousand requests.
+    errors_per_mille: u64,
+}
+
+const BRIDGES: [Bridge; 3] = [
+    Bridge {
+        id: "openai/gpt-4o",
+        weight: 5,
+        prompt: (150, 6_000),
+        completion: (40, 1_200),
+        base_ms: 350.0,
+        per_token_ms: 12.0,
+        errors_per_mille: 20,
+    },
+    Bridge {
+        id: "anthropic/claude",
+        weight: 3,
+        prompt: (400, 12_000),
+        completion: (80, 1_800),
+        base_ms: 500.0,
+        per_token_ms: 15.0,
+        errors_per_mille: 30,
+    },
+    Bridge {
+        id: "local/llama-3.1",
+        weight: 2,
+        prompt: (60, 2_500),
+        completion: (20, 700),
+        base_ms: 80.0,
+        per_token_ms: 28.0,
+        errors_per_mille: 50,
+    },
+];
+
+/// xorshift64*: tiny, deterministic, good enough for a demo.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        // Mix the seed so that 0 and small seeds still give a busy state.
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// Skewed towards `lo`: most requests are short, a few are long.
+    fn skewed(&mut self, (lo, hi): (u64, u64)) -> u64 {
+        let u = self.unit();
+        lo + ((hi - lo) as f64 * u * u) as u64
+    }
+}
+
+struct Event {
+    bridge: &'static str,
+    usage: Usage,
+    duration_ms: f64,
+    status: UsageStatus,
+}
+
+fn next_event(rng: &mut Rng) -> Event {
+    let total_weight: u64 = BRIDGES.iter().map(|b| b.weight).sum();
+    let mut pick = rng.below(total_weight);
+    let b = BRIDGES
+        .iter()
+        .find(|b| {
+            if pick < b.weight {
+                true
+            } else {
+                pick -= b.weight;
+                false
+            }
+        })
+        .unwrap_or(&BRIDGES[0]);
+    let prompt = rng.skewed(b.prompt);
+    let failed = rng.below(1000) < b.errors_per_mille;
+    // A failed call is billed for its prompt only and fails fast-ish.
+    let completion = if failed { 0 } else { rng.skewed(b.completion) };
+    let jitter = 0.8 + 0.4 * rng.unit();
+    let duration = (b.base_ms + b.per_token_ms * completion as f64) * jitter;
+    Event {
+        bridge: b.id,
+        usage: Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: prompt + completion,
+        },
+        duration_ms: (duration * 10.0).round() / 10.0,
+        status: if failed {
+            UsageStatus::Error
+        } else {
+            UsageStatus::Success
+        },
+    }
+}
+
+/// The counters we can predict exactly (timestamps come from the clock).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Counts {
+    requests: u64,
+    prompt: u64,
+    completion: u64,
+    total: u64,
+    errors: u64,
+}
+
+impl Counts {
+    fn of(s: &UsageStats) -> Self {
+        Counts {
+            requests: s.total_requests,
+            prompt: s.prompt_tokens,
+            completion: s.completion_tokens,
+            total: s.total_tokens,
+            errors: s.error_count,
+        }
+    }
+    fn add(&mut self, e: &Event) {
+        self.requests += 1;
+        self.prompt += e.usage.prompt_tokens;
+        self.completion += e.usage.completion_tokens;
+        self.total += e.usage.total_tokens;
+        self.errors += u64::from(e.status == UsageStatus::Error);
+    }
+}
+
+type Expected = BTreeMap<String, Counts>;
+
+fn track_phase(
+    t: &FileBackedTracker,
+    rng: &mut Rng,
+    n: u64,
+    expected: &mut Expected,
+) -> Result<u64, Failure> {
+    let mut errors = 0;
+    for _ in 0..n {
+        let e = next_event(rng);
+        t.track(&NewUsageLog {
+            bridge_id: e.bridge,
+            usage: e.usage,
+            duration_ms: Some(e.duration_ms),
+            status: e.status,
+        })?;
+        errors += u64::from(e.status == UsageStatus::Error);
+        expected.entry(e.bridge.to_string()).or_default().add(&e);
+    }
+    Ok(errors)
+}
+
+/// Everything a tracker shows, per bridge (by the expected bridge list) and
+/// overall.
+fn snapshot_view(t: &FileBackedTracker, expected: &Expected) -> Result<Vec<UsageStats>, Failure> {
+    let mut v = Vec::with_capacity(expected.len() + 1);
+    for b in expected.keys() {
+        v.push(t.stats(Some(b))?);
+    }
+    v.push(t.stats(None)?);
+    Ok(v)
+}
+
+/// Differences between what was shown/expected and what is shown now.
+fn differences(before: &[UsageStats], after: &[UsageStats], expected: &Expected) -> Vec<String> {
+    let mut overall = Counts::default();
+    for c in expected.values() {
+        overall.requests += c.requests;
+        overall.prompt += c.prompt;
+        overall.completion += c.completion;
+        overall.total += c.total;
+        overall.errors += c.errors;
+    }
+    let wanted = expected
+        .iter()
+        .map(|(name, c)| (name.as_str(), *c))
+        .chain([("all bridges", overall)]);
+    let mut diffs = Vec::new();
+    for (i, (name, want)) in wanted.enumerate() {
+        let found = Counts::of(&after[i]);
+        if found != want {
+            diffs.push(format!("{name}: expected {want:?}, found {found:?}"));
+        } else if before[i] != after[i] {
+            diffs.push(format!("{name}: was {:?}, now {:?}", before[i], after[i]));
+        }
+    }
+    diffs
+}
+
+fn yes_no(diffs: &[String]) -> &'static str {
+    if diffs.is_empty() {
+        "yes"
+    } else {
+        "NO"
+    }
+}
+
+pub fn run(out: &mut impl Write, dir: &Path, events: u64, seed: u64) -> Result<(), Failure> {
+    let opts = TrackerOptions {
+        persist_logs: true,
+        ..TrackerOptions::default()
+    };
+    let start = std::time::Instant::now();
+    let existing = report::read(dir)?;
+    let mut expected: Expected = existing
+        .per_bridge
+        .iter()
+        .map(|(b, s)| (b.clone(), Counts::of(s)))
+        .collect();
+    writeln!(
+        out,
+        "demo: {events} events into {} (persistLogs: true, seed {seed})",
+        existing.dir.display()
+    )?;
+    if !existing.is_empty() {
+        writeln!(
+            out,
+            "the directory already has {} requests over {} bridges: adding to them",
+            existing.total.total_requests,
+            existing.per_bridge.len()
+        )?;
+    }
+
+    let mut rng = Rng::new(seed);
+    let phase1 = events * 3 / 5;
+    let phase2 = events - phase1;
+
+    let t = FileBackedTracker::open(dir, opts.clone())?;
+    let errors1 = track_phase(&t, &mut rng, phase1, &mut expected)?;
+    writeln!(
+        out,
+        "phase 1: {phase1} events over {} bridges, {errors1} errors",
+        BRIDGES.len()
+    )?;
+    let before = snapshot_view(&t, &expected)?;
+    t.close()?;
+    drop(t);
+    writeln!(
+        out,
+        "restart: closed the tracker (final flush) and reopened it"
+    )?;
+    let t = FileBackedTracker::open(dir, opts)?;
+    for note in t.health().recovery {
+        writeln!(out, "  recovery: {note}")?;
+    }
+    let after = snapshot_view(&t, &expected)?;
+    let diffs = differences(&before, &after, &expected);
+    writeln!(out, "totals after reopen match: {}", yes_no(&diffs))?;
+    if !diffs.is_empty() {
+        return Err(Failure::Message(format!(
+            "totals after the restart differ from what was tracked: {}",
+            diffs.join("; ")
+        )));
+    }
+
+    let errors2 = track_phase(&t, &mut rng, phase2, &mut expected)?;
+    writeln!(out, "phase 2: {phase2} events, {errors2} errors")?;
+    let before = snapshot_view(&t, &expected)?;
+    t.close()?;
+    drop(t);
+
+    let final_report = report::read(dir)?;
+    let mut on_disk: Vec<UsageStats> = expected
+        .keys()
+        .map(|b| final_report.bridge(b).copied().unwrap_or_default())
+        .collect();
+    on_disk.push(final_report.total);
+    let mut diffs = differences(&before, &on_disk, &expected);
+    if final_report.per_bridge.len() != expected.len() {
+        diffs.push(format!(
+            "{} bridges on disk, {} expected",
+            final_report.per_bridge.len(),
+            expected.len()
+        ));
+    }
+    writeln!(
+        out,
+        "closed: totals on disk match what was tracked: {}",
+        yes_no(&diffs)
+    )?;
+    if !diffs.is_empty() {
+        return Err(Failure::Message(format!(
+            "totals on disk differ from what was tracked: {}",
+            diffs.join("; ")
+        )));
+    }
+    writeln!(
+        out,
+        "done in {} ms; `usagebook report --dir {}` shows:",
+        start.elapsed().as_millis(),
+        dir.display()
+    )?;
+    writeln!(out)?;
+    write!(out, "{}", table::render_or_empty(&final_report))?;
+    Ok(())
+}
