@@ -1,0 +1,252 @@
+//! The C ABI called from Rust (the C and C++ programs in tests/c do the
+//! same from C): statuses, last error, out-parameters untouched on failure,
+//! clock injection, lock and recovery through handles (B1, T2–T11, X1).
+
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::ptr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use usagebook::*;
+use usagebook_status::*;
+
+fn last_error() -> String {
+    unsafe { CStr::from_ptr(usagebook_last_error_message()) }
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn c(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+unsafe extern "C" fn clock(ctx: *mut c_void) -> i64 {
+    unsafe { &*(ctx as *const AtomicI64) }.load(Ordering::SeqCst)
+}
+
+fn take_string(p: *mut c_char) -> String {
+    let s = unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned();
+    unsafe { usagebook_string_free(p) };
+    s
+}
+
+#[test]
+fn x1_null_and_bad_utf8_are_errors_and_outputs_stay_untouched() {
+    unsafe {
+        let mut t: *mut usagebook_tracker = ptr::null_mut();
+        assert_eq!(
+            usagebook_tracker_open_in_memory(ptr::null(), ptr::null_mut()),
+            USAGEBOOK_NULL_ARGUMENT
+        );
+        assert!(last_error().contains("out"), "{}", last_error());
+        assert_eq!(
+            usagebook_tracker_open(ptr::null(), ptr::null(), &mut t),
+            USAGEBOOK_NULL_ARGUMENT
+        );
+        assert!(last_error().contains("base_dir"));
+        assert!(t.is_null());
+        let bad = b"op\xffenai\0";
+        assert_eq!(
+            usagebook_tracker_open_in_memory(ptr::null(), &mut t),
+            USAGEBOOK_OK
+        );
+        assert_eq!(last_error(), "");
+        let r = usagebook_tracker_track(t, bad.as_ptr() as *const c_char, 1, 1, 2, -1, 0);
+        assert_eq!(r, USAGEBOOK_INVALID_UTF8);
+        assert!(last_error().contains("bridge_id"), "{}", last_error());
+        assert_eq!(
+            usagebook_tracker_track(t, c("a").as_ptr(), 1, 1, 2, -1, 7),
+            USAGEBOOK_INVALID_ARGUMENT
+        );
+        assert!(last_error().contains("status"));
+        assert_eq!(
+            usagebook_tracker_track(t, c("").as_ptr(), 1, 1, 2, -1, 0),
+            USAGEBOOK_INVALID_ARGUMENT
+        );
+        let mut stats = usagebook_stats {
+            total_requests: 99,
+            ..Default::default()
+        };
+        assert_eq!(
+            usagebook_tracker_stats(ptr::null(), ptr::null(), &mut stats),
+            USAGEBOOK_NULL_ARGUMENT
+        );
+        assert_eq!(stats.total_requests, 99, "not written on failure");
+        assert_eq!(
+            usagebook_tracker_stats(t, bad.as_ptr() as *const c_char, &mut stats),
+            USAGEBOOK_INVALID_UTF8
+        );
+        assert_eq!(stats.total_requests, 99);
+        assert_eq!(
+            usagebook_tracker_stats(t, ptr::null(), &mut stats),
+            USAGEBOOK_OK
+        );
+        assert_eq!(stats.total_requests, 0, "the refused logs recorded nothing");
+        assert_eq!(stats.last_used_at_ms, -1);
+        let mut s: *mut c_char = ptr::null_mut();
+        assert_eq!(
+            usagebook_tracker_logs_json(t, ptr::null(), ptr::null_mut()),
+            USAGEBOOK_NULL_ARGUMENT
+        );
+        assert_eq!(
+            usagebook_tracker_track_json(t, c("{\"bridgeId\":").as_ptr()),
+            USAGEBOOK_INVALID_ARGUMENT
+        );
+        assert!(last_error().contains("JSON"), "{}", last_error());
+        assert_eq!(
+            usagebook_tracker_logs_json(t, ptr::null(), &mut s),
+            USAGEBOOK_OK
+        );
+        assert_eq!(take_string(s), "[]");
+        assert_eq!(usagebook_tracker_close(t), USAGEBOOK_OK);
+        assert_eq!(usagebook_tracker_close(ptr::null_mut()), USAGEBOOK_OK);
+        usagebook_string_free(ptr::null_mut());
+    }
+}
+
+#[test]
+fn t2_t3_t4_injected_clock_stamps_ids_and_timestamps() {
+    let now = AtomicI64::new(1_736_000_000_000);
+    let ctx = &now as *const AtomicI64 as *mut c_void;
+    unsafe {
+        let mut t = ptr::null_mut();
+        assert_eq!(
+            usagebook_tracker_open_in_memory_with_clock(
+                c("{\"maxLogs\":2}").as_ptr(),
+                Some(clock),
+                ctx,
+                &mut t
+            ),
+            USAGEBOOK_OK
+        );
+        assert_eq!(
+            usagebook_tracker_track(t, c("openai").as_ptr(), 10, 5, 15, 120, 0),
+            USAGEBOOK_OK
+        );
+        now.store(1_736_000_000_001, Ordering::SeqCst);
+        let log = c(
+            r#"{"bridgeId":"anthropic","usage":{"promptTokens":7,"completionTokens":3,"totalTokens":11},"status":"error"}"#,
+        );
+        assert_eq!(usagebook_tracker_track_json(t, log.as_ptr()), USAGEBOOK_OK);
+        now.store(1_736_000_000_002, Ordering::SeqCst);
+        assert_eq!(
+            usagebook_tracker_track(t, c("openai").as_ptr(), 1, 1, 2, -1, 1),
+            USAGEBOOK_OK
+        );
+        let mut st = usagebook_stats::default();
+        assert_eq!(
+            usagebook_tracker_stats(t, c("").as_ptr(), &mut st),
+            USAGEBOOK_OK
+        );
+        assert_eq!(
+            (st.total_requests, st.total_tokens, st.error_count),
+            (3, 28, 2),
+            "maxLogs trims logs, not totals"
+        );
+        assert_eq!(st.last_used_at_ms, 1_736_000_000_002);
+        assert!((st.average_tokens_per_request - 28.0 / 3.0).abs() < 1e-12);
+        let mut s = ptr::null_mut();
+        assert_eq!(
+            usagebook_tracker_logs_json(t, c("openai").as_ptr(), &mut s),
+            USAGEBOOK_OK
+        );
+        assert_eq!(
+            take_string(s),
+            r#"[{"id":"llm_log_3_1736000000002","timestamp":"2025-01-04T14:13:20.002Z","bridgeId":"openai","usage":{"promptTokens":1,"completionTokens":1,"totalTokens":2},"status":"error"}]"#
+        );
+        assert_eq!(usagebook_tracker_clear_logs(t, -1), USAGEBOOK_OK);
+        assert_eq!(
+            usagebook_tracker_stats(t, ptr::null(), &mut st),
+            USAGEBOOK_OK
+        );
+        assert_eq!(st.total_requests, 0);
+        assert_eq!(usagebook_tracker_close(t), USAGEBOOK_OK);
+    }
+}
+
+#[test]
+fn t12_in_memory_options_take_only_max_logs() {
+    unsafe {
+        let mut t = ptr::null_mut();
+        for (opts, named) in [
+            ("{\"persistLogs\":true}", "persistLogs"),
+            ("{\"maxLogs\":0}", "maxLogs"),
+            ("{\"maxLogs\":\"3\"}", "maxLogs"),
+            ("[1]", "object"),
+            ("{", "JSON"),
+        ] {
+            assert_eq!(
+                usagebook_tracker_open_in_memory(c(opts).as_ptr(), &mut t),
+                USAGEBOOK_INVALID_ARGUMENT,
+                "{opts}"
+            );
+            assert!(last_error().contains(named), "{opts}: {}", last_error());
+            assert!(t.is_null());
+        }
+        assert_eq!(
+            usagebook_tracker_open_in_memory(
+                c("{\"maxLogs\":5,\"flushIntervalMs\":null}").as_ptr(),
+                &mut t
+            ),
+            USAGEBOOK_OK
+        );
+        assert_eq!(usagebook_tracker_close(t), USAGEBOOK_OK);
+    }
+}
+
+#[test]
+fn t9_t11_file_tracker_lock_close_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = c(dir.path().to_str().unwrap());
+    unsafe {
+        let (mut a, mut b) = (ptr::null_mut(), ptr::null_mut());
+        assert_eq!(
+            usagebook_tracker_open(base.as_ptr(), c("{\"flushEvery\":1}").as_ptr(), &mut a),
+            USAGEBOOK_INVALID_ARGUMENT
+        );
+        assert!(last_error().contains("flushEvery"), "{}", last_error());
+        assert_eq!(
+            usagebook_tracker_open(base.as_ptr(), c("{\"persistLogs\":true}").as_ptr(), &mut a),
+            USAGEBOOK_OK
+        );
+        assert_eq!(
+            usagebook_tracker_open(base.as_ptr(), ptr::null(), &mut b),
+            USAGEBOOK_LOCKED
+        );
+        assert!(last_error().contains("locked"), "{}", last_error());
+        assert!(b.is_null());
+        assert_eq!(
+            usagebook_tracker_track(a, c("openai").as_ptr(), 10, 5, 15, 3, 0),
+            USAGEBOOK_OK
+        );
+        assert_eq!(usagebook_tracker_flush(a), USAGEBOOK_OK);
+        let mut h = ptr::null_mut();
+        assert_eq!(usagebook_tracker_health_json(a, &mut h), USAGEBOOK_OK);
+        let health: serde_json::Value = serde_json::from_str(&take_string(h)).unwrap();
+        assert_eq!(health["kind"], "file");
+        assert_eq!(usagebook_tracker_close(a), USAGEBOOK_OK);
+        assert_eq!(
+            usagebook_tracker_open(base.as_ptr(), c("{\"persistLogs\":true}").as_ptr(), &mut b),
+            USAGEBOOK_OK
+        );
+        let mut st = usagebook_stats::default();
+        assert_eq!(
+            usagebook_tracker_stats(b, c("openai").as_ptr(), &mut st),
+            USAGEBOOK_OK
+        );
+        assert_eq!((st.total_requests, st.total_tokens), (1, 15));
+        assert_eq!(usagebook_tracker_close(b), USAGEBOOK_OK);
+    }
+}
+
+#[test]
+fn b1_status_strings_are_static_and_total() {
+    for code in 0..=8u32 {
+        let s = unsafe { CStr::from_ptr(usagebook_status_str(code)) }
+            .to_str()
+            .unwrap();
+        assert!(s.starts_with("USAGEBOOK_"), "{code}: {s}");
+    }
+    let s = unsafe { CStr::from_ptr(usagebook_status_str(12345)) };
+    assert_eq!(s.to_str().unwrap(), "unknown usagebook_status");
+    assert_eq!(USAGEBOOK_PANIC as u32, 8, "status numbers are fixed");
+}

@@ -1,0 +1,186 @@
+// The C ABI from C++ (B1): the header compiles as C++ (extern "C", typed
+// enums), and an RAII wrapper calls every exported function, including the
+// failure paths (NULL, invalid UTF-8, bad JSON, unknown options, lock).
+//
+// Usage: test_api_cpp <empty scratch directory>
+#include "usagebook.h"
+#include "check.h"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+static_assert(std::is_same<std::underlying_type<usagebook_status>::type, uint32_t>::value,
+              "usagebook_status is a uint32_t enum in C++");
+static_assert(sizeof(usagebook_stats) == 7 * 8, "usagebook_stats layout");
+
+namespace {
+
+const char *const kBadUtf8 = "op\xff" "enai";
+
+struct Closer {
+  void operator()(usagebook_tracker *t) const {
+    usagebook_status s = usagebook_tracker_close(t);
+    CHECK(s == USAGEBOOK_OK, "close: %s", usagebook_status_str(s));
+  }
+};
+using Tracker = std::unique_ptr<usagebook_tracker, Closer>;
+
+// An owned usagebook string, freed with usagebook_string_free.
+struct StringFree {
+  void operator()(char *s) const { usagebook_string_free(s); }
+};
+using OwnedString = std::unique_ptr<char, StringFree>;
+
+std::string logs(const usagebook_tracker *t, const char *bridge) {
+  char *out = nullptr;
+  usagebook_status s = usagebook_tracker_logs_json(t, bridge, &out);
+  CHECK(s == USAGEBOOK_OK, "logs_json: %s", usagebook_status_str(s));
+  OwnedString owned(out);
+  return owned ? std::string(owned.get()) : std::string();
+}
+
+std::string health(const usagebook_tracker *t) {
+  char *out = nullptr;
+  usagebook_status s = usagebook_tracker_health_json(t, &out);
+  CHECK(s == USAGEBOOK_OK, "health_json: %s", usagebook_status_str(s));
+  OwnedString owned(out);
+  return owned ? std::string(owned.get()) : std::string();
+}
+
+usagebook_stats stats(const usagebook_tracker *t, const char *bridge) {
+  usagebook_stats s{};
+  CHECK_STATUS(usagebook_tracker_stats(t, bridge, &s), USAGEBOOK_OK);
+  return s;
+}
+
+std::atomic<int64_t> g_now{1736000000000LL};
+int64_t clock_fn(void *ctx) { return static_cast<std::atomic<int64_t> *>(ctx)->load(); }
+
+void test_basics() {
+  CHECK(std::string(usagebook_version()) == USAGEBOOK_VERSION, "version %s", usagebook_version());
+  CHECK(std::string(usagebook_status_str(USAGEBOOK_PANIC)).find("PANIC") != std::string::npos, "panic");
+  CHECK(std::string(usagebook_status_str(static_cast<usagebook_status>(4242))) ==
+            "unknown usagebook_status",
+        "unknown");
+  CHECK(std::string(usagebook_last_error_message()).empty(), "no error yet");
+  usagebook_string_free(nullptr);
+  CHECK_STATUS(usagebook_tracker_close(nullptr), USAGEBOOK_OK);
+}
+
+void test_memory_and_noop() {
+  usagebook_tracker *raw = nullptr;
+  CHECK_STATUS(usagebook_tracker_open_in_memory("{\"maxLogs\":1,\"durability\":\"power\"}", &raw),
+               USAGEBOOK_INVALID_ARGUMENT);
+  CHECK_CONTAINS(usagebook_last_error_message(), "durability");
+  CHECK_STATUS(usagebook_tracker_open_in_memory(nullptr, nullptr), USAGEBOOK_NULL_ARGUMENT);
+  CHECK_STATUS(usagebook_tracker_open_in_memory(kBadUtf8, &raw), USAGEBOOK_INVALID_UTF8);
+  CHECK(raw == nullptr, "untouched");
+  CHECK_STATUS(usagebook_tracker_open_in_memory_with_clock("{\"maxLogs\":1}", clock_fn, &g_now, &raw),
+               USAGEBOOK_OK);
+  Tracker t(raw);
+  CHECK_STATUS(usagebook_tracker_track(t.get(), "openai", 10, 5, 15, 120, USAGEBOOK_USAGE_SUCCESS),
+               USAGEBOOK_OK);
+  g_now += 1;
+  CHECK_STATUS(usagebook_tracker_track_json(
+                   t.get(), R"({"bridgeId":"openai","usage":{"promptTokens":1,"completionTokens":2,"totalTokens":3},"status":"error"})"),
+               USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_track_json(t.get(), "{\"bridgeId\":\"openai\",\"usage\":[]}"),
+               USAGEBOOK_INVALID_ARGUMENT);
+  CHECK_CONTAINS(usagebook_last_error_message(), "usage");
+  CHECK_STATUS(usagebook_tracker_track(t.get(), kBadUtf8, 1, 1, 2, -1, USAGEBOOK_USAGE_ERROR),
+               USAGEBOOK_INVALID_UTF8);
+  CHECK_STATUS(usagebook_tracker_track(t.get(), "openai", 1, 1, 2, -1, static_cast<usagebook_usage_status>(5)),
+               USAGEBOOK_INVALID_ARGUMENT);
+  usagebook_stats s = stats(t.get(), nullptr);
+  CHECK(s.total_requests == 2 && s.total_tokens == 18 && s.error_count == 1, "totals survive maxLogs 1");
+  CHECK(s.average_tokens_per_request == 9.0 && s.last_used_at_ms == 1736000000001LL, "avg/last");
+  std::string l = logs(t.get(), "openai");
+  CHECK(l == R"([{"id":"llm_log_2_1736000000001","timestamp":"2025-01-04T14:13:20.001Z","bridgeId":"openai","usage":{"promptTokens":1,"completionTokens":2,"totalTokens":3},"status":"error"}])",
+        "%s", l.c_str());
+  CHECK(health(t.get()).find("\"kind\":\"memory\"") != std::string::npos, "health");
+  CHECK_STATUS(usagebook_tracker_flush(t.get()), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_clear_logs(t.get(), 1736000000001LL), USAGEBOOK_OK);
+  // The log at exactly olderThan stays; the one already rolled out by maxLogs
+  // is judged by its hour, which is not before the cutoff's (T5).
+  CHECK(logs(t.get(), "openai") == l, "clear(olderThan) keeps >=");
+  CHECK(stats(t.get(), "openai").total_requests == 2, "hour granularity for rolled-out history");
+  CHECK_STATUS(usagebook_tracker_clear_logs(t.get(), -1), USAGEBOOK_OK);
+  CHECK(stats(t.get(), "").total_requests == 0, "clear all");
+  CHECK(logs(t.get(), "") == "[]", "no logs");
+
+  CHECK_STATUS(usagebook_tracker_open_in_memory(nullptr, &raw), USAGEBOOK_OK);
+  Tracker plain(raw);
+  CHECK_STATUS(usagebook_tracker_track(plain.get(), "x", 0, 0, 0, -1, USAGEBOOK_USAGE_SUCCESS), USAGEBOOK_OK);
+  CHECK(stats(plain.get(), "x").total_requests == 1, "plain in-memory");
+
+  CHECK_STATUS(usagebook_tracker_open_noop(nullptr), USAGEBOOK_NULL_ARGUMENT);
+  CHECK_STATUS(usagebook_tracker_open_noop(&raw), USAGEBOOK_OK);
+  Tracker noop(raw);
+  CHECK_STATUS(usagebook_tracker_track(noop.get(), "x", 1, 1, 2, -1, USAGEBOOK_USAGE_SUCCESS), USAGEBOOK_OK);
+  CHECK(stats(noop.get(), nullptr).total_requests == 0, "noop");
+  CHECK(health(noop.get()).find("\"kind\":\"noop\"") != std::string::npos, "noop health");
+}
+
+void test_file(const std::string &base) {
+  std::string d = base + "/cpp-file";
+  const char *opts = "{\"persistLogs\":true,\"durability\":\"process\"}";
+  usagebook_tracker *raw = nullptr;
+  CHECK_STATUS(usagebook_tracker_open(d.c_str(), "{\"unknownKey\":true}", &raw), USAGEBOOK_INVALID_ARGUMENT);
+  CHECK_CONTAINS(usagebook_last_error_message(), "unknownKey");
+  CHECK_STATUS(usagebook_tracker_open(kBadUtf8, nullptr, &raw), USAGEBOOK_INVALID_UTF8);
+  CHECK_STATUS(usagebook_tracker_open_with_clock(d.c_str(), opts, nullptr, nullptr, &raw), USAGEBOOK_NULL_ARGUMENT);
+  CHECK(raw == nullptr, "untouched");
+  CHECK_STATUS(usagebook_tracker_open_with_clock(d.c_str(), opts, clock_fn, &g_now, &raw), USAGEBOOK_OK);
+  std::string before_logs;
+  usagebook_stats before{};
+  {
+    Tracker t(raw);
+    usagebook_tracker *second = nullptr;
+    CHECK_STATUS(usagebook_tracker_open(d.c_str(), opts, &second), USAGEBOOK_LOCKED);
+    CHECK(second == nullptr, "untouched");
+    // One handle, four threads (the check counters are not thread-safe, so
+    // each thread counts its own failures).
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int i = 0; i < 4; i++)
+      threads.emplace_back([&t, &failures, i] {
+        for (int k = 0; k < 50; k++)
+          if (usagebook_tracker_track(t.get(), i % 2 ? "odd" : "even", 1, 2, 3, k,
+                                      USAGEBOOK_USAGE_SUCCESS) != USAGEBOOK_OK)
+            failures++;
+      });
+    for (auto &th : threads) th.join();
+    CHECK(failures == 0, "%d tracks failed", failures.load());
+    CHECK_STATUS(usagebook_tracker_flush(t.get()), USAGEBOOK_OK);
+    CHECK(health(t.get()).find("\"durability\":\"process\"") != std::string::npos, "health");
+    before = stats(t.get(), nullptr);
+    CHECK(before.total_requests == 200 && before.total_tokens == 600, "%llu",
+          static_cast<unsigned long long>(before.total_requests));
+    before_logs = logs(t.get(), "odd");
+  }  // closed here
+  CHECK_STATUS(usagebook_tracker_open(d.c_str(), opts, &raw), USAGEBOOK_OK);
+  Tracker again(raw);
+  usagebook_stats after = stats(again.get(), nullptr);
+  CHECK(after.total_requests == before.total_requests && after.total_tokens == before.total_tokens &&
+            after.last_used_at_ms == before.last_used_at_ms,
+        "reopen: same totals");
+  CHECK(logs(again.get(), "odd") == before_logs, "reopen: same logs");
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <scratch directory>\n", argv[0]);
+    return 2;
+  }
+  test_basics();
+  test_memory_and_noop();
+  test_file(argv[1]);
+  return check_report("test_api (C++)");
+}
