@@ -210,7 +210,7 @@ impl UsageTracker for FileBackedTracker {
                 self.wait_durable(rec.seq)
             }
             _ => {
-                if pending == opts.flush_every_n_logs {
+                if pending == opts.flush_trigger() {
                     let _ = self.cmd.send(Cmd::Wake);
                 }
                 Ok(())

@@ -110,6 +110,19 @@ impl TrackerOptions {
         Ok(opts)
     }
 
+    /// How many pending logs make the writer flush. In `interval` mode that
+    /// is `flushEveryNLogs`: the flush is what makes events durable. In the
+    /// journal modes every event is already durable when acknowledged and a
+    /// flush is only a checkpoint (snapshot, JSONL) that bounds replay, so
+    /// it waits for at least 4096 events: a snapshot's fsyncs stay off the
+    /// group-commit path. The interval, `flush()` and `close()` still flush.
+    pub fn flush_trigger(&self) -> u64 {
+        match self.durability {
+            Durability::Interval => self.flush_every_n_logs,
+            _ => self.flush_every_n_logs.max(4096),
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.flush_interval_ms == 0 {
             return Err(Error::invalid("option flushIntervalMs must be >= 1"));

@@ -96,7 +96,7 @@ impl Writer {
                         self.group_commit();
                     }
                     let pending = self.shared.inner.lock().pending.len() as u64;
-                    if pending >= self.shared.opts.flush_every_n_logs {
+                    if pending >= self.checkpoint_every() {
                         // Errors are kept in health and retried next time.
                         let _ = self.flush(false);
                     }
@@ -108,7 +108,7 @@ impl Writer {
                     let due = self.shared.clock.now_ms() - self.last_flush_clock_ms
                         >= self.shared.opts.flush_interval_ms as i64;
                     let pending = self.shared.inner.lock().pending.len() as u64;
-                    let res = if due || pending >= self.shared.opts.flush_every_n_logs {
+                    let res = if due || pending >= self.checkpoint_every() {
                         self.flush(false)
                     } else {
                         Ok(())
@@ -134,6 +134,10 @@ impl Writer {
         }
     }
 
+    fn checkpoint_every(&self) -> u64 {
+        self.shared.opts.flush_trigger()
+    }
+
     /// Power mode: one fdatasync for every caller waiting right now.
     fn group_commit(&mut self) {
         let (files, target) = {
@@ -143,6 +147,10 @@ impl Writer {
                 None => return,
             }
         };
+        // Wake-ups from callers an earlier sync already covered cost nothing.
+        if self.shared.durable.lock().synced_below >= target {
+            return;
+        }
         let mut error = None;
         for f in files {
             if let Err(e) = f.sync_data() {
