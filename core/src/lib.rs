@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod error;
+pub mod eventlog;
 pub mod file_tracker;
 pub mod health;
 pub mod model;
