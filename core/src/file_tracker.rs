@@ -5,7 +5,7 @@
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{Error, Result};
 use crate::health::Health;
-use crate::model::{NewUsageLog, UsageLog, UsageStats};
+use crate::model::{validate_bridge_id, NewUsageLog, Usage, UsageLog, UsageStats, UsageStatus};
 use crate::options::{Durability, TrackerOptions};
 use crate::rollup::Rollups;
 use crate::state::TrackerState;
@@ -166,6 +166,63 @@ impl FileBackedTracker {
         })?
     }
 
+    /// See [`crate::InMemoryTracker::intern_bridge`].
+    pub fn intern_bridge(&self, bridge_id: &str) -> Result<u32> {
+        validate_bridge_id(bridge_id)?;
+        let mut g = self.shared.inner.lock();
+        if g.closed {
+            return Err(Error::Closed);
+        }
+        Ok(g.state.intern(bridge_id))
+    }
+
+    /// See [`crate::InMemoryTracker::track_interned`]: `track` without
+    /// the bridge name, same stamping, journal and flush policy.
+    pub fn track_interned(
+        &self,
+        bridge: u32,
+        usage: Usage,
+        duration_ms: Option<f64>,
+        status: UsageStatus,
+    ) -> Result<()> {
+        let now = self.shared.clock.now_ms();
+        let mut g = self.shared.inner.lock();
+        if g.closed {
+            return Err(Error::Closed);
+        }
+        let inner = &mut *g;
+        let rec = inner
+            .state
+            .stamp_interned(bridge, usage, duration_ms, status, now)?;
+        if let Some(j) = inner.journal.as_mut() {
+            // Journal first: if it cannot take the record, nothing is recorded.
+            j.append(&rec, inner.state.interner.name(bridge))?;
+        }
+        inner.state.apply(rec);
+        inner.pending.push(rec);
+        let pending = inner.pending.len() as u64;
+        drop(g);
+        self.after_record(rec.seq, pending)
+    }
+
+    /// After a record is in memory: wake the writer at the flush trigger,
+    /// or wait for the group fsync in `power` mode (T8, X5).
+    fn after_record(&self, seq: u64, pending: u64) -> Result<()> {
+        let opts = &self.shared.opts;
+        match opts.durability {
+            Durability::Power => {
+                let _ = self.cmd.send(Cmd::Wake);
+                self.wait_durable(seq)
+            }
+            _ => {
+                if pending == opts.flush_trigger() {
+                    let _ = self.cmd.send(Cmd::Wake);
+                }
+                Ok(())
+            }
+        }
+    }
+
     fn wait_durable(&self, seq: u64) -> Result<()> {
         let mut d = self.shared.durable.lock();
         loop {
@@ -189,7 +246,6 @@ impl UsageTracker for FileBackedTracker {
     fn track(&self, log: &NewUsageLog<'_>) -> Result<()> {
         log.validate()?;
         let now = self.shared.clock.now_ms();
-        let opts = &self.shared.opts;
         let mut g = self.shared.inner.lock();
         if g.closed {
             return Err(Error::Closed);
@@ -204,18 +260,7 @@ impl UsageTracker for FileBackedTracker {
         inner.pending.push(rec);
         let pending = inner.pending.len() as u64;
         drop(g);
-        match opts.durability {
-            Durability::Power => {
-                let _ = self.cmd.send(Cmd::Wake);
-                self.wait_durable(rec.seq)
-            }
-            _ => {
-                if pending == opts.flush_trigger() {
-                    let _ = self.cmd.send(Cmd::Wake);
-                }
-                Ok(())
-            }
-        }
+        self.after_record(rec.seq, pending)
     }
 
     fn logs(&self, bridge_id: Option<&str>) -> Result<Vec<UsageLog>> {

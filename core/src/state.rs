@@ -2,7 +2,8 @@
 //! bounded list of retained logs, and O(1) running totals (T2–T5).
 //! Persistence never lives here; the file tracker wraps this with a writer.
 
-use crate::model::{NewUsageLog, UsageLog, UsageStats};
+use crate::error::{Error, Result};
+use crate::model::{NewUsageLog, Usage, UsageLog, UsageStats, UsageStatus};
 use crate::totals::{LogRecord, Totals};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -89,6 +90,43 @@ impl TrackerState {
             bridge,
             status: log.status,
         }
+    }
+
+    /// [`Self::stamp`] for a bridge already interned (the bindings' fast
+    /// path: the host resolves a name once, then passes its index). Refuses
+    /// an unknown index or a negative / non-finite duration (X1).
+    pub fn stamp_interned(
+        &mut self,
+        bridge: u32,
+        usage: Usage,
+        duration_ms: Option<f64>,
+        status: UsageStatus,
+        now_ms: i64,
+    ) -> Result<LogRecord> {
+        if bridge as usize >= self.interner.len() {
+            return Err(Error::invalid(format!(
+                "bridge handle {bridge} was not returned by intern_bridge"
+            )));
+        }
+        if let Some(d) = duration_ms {
+            if !d.is_finite() || d < 0.0 {
+                return Err(Error::invalid(format!(
+                    "durationMs must be a finite number >= 0, got {d}"
+                )));
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        Ok(LogRecord {
+            seq,
+            ts_ms: now_ms,
+            prompt: usage.prompt_tokens,
+            completion: usage.completion_tokens,
+            total: usage.total_tokens,
+            duration_ms: duration_ms.unwrap_or(f64::NAN),
+            bridge,
+            status,
+        })
     }
 
     /// Records an already-stamped log (replay after a restart).

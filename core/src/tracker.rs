@@ -4,7 +4,7 @@
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{Error, Result};
 use crate::health::Health;
-use crate::model::{NewUsageLog, UsageLog, UsageStats};
+use crate::model::{validate_bridge_id, NewUsageLog, Usage, UsageLog, UsageStats, UsageStatus};
 use crate::rollup::Rollups;
 use crate::state::TrackerState;
 use parking_lot::Mutex;
@@ -61,6 +61,33 @@ impl InMemoryTracker {
             }),
             clock,
         })
+    }
+
+    /// Resolves a bridge id to the handle [`Self::track_interned`] takes.
+    /// Handles stay valid for the tracker's life (also across `clearLogs`).
+    pub fn intern_bridge(&self, bridge_id: &str) -> Result<u32> {
+        validate_bridge_id(bridge_id)?;
+        Ok(self.open_inner()?.state.intern(bridge_id))
+    }
+
+    /// [`UsageTracker::track`] with the bridge given by its handle and the
+    /// fields as scalars: what a binding calls per event without building
+    /// a string. Same stamping and validation (T2, X1).
+    pub fn track_interned(
+        &self,
+        bridge: u32,
+        usage: Usage,
+        duration_ms: Option<f64>,
+        status: UsageStatus,
+    ) -> Result<()> {
+        let now = self.clock.now_ms();
+        let mut g = self.open_inner()?;
+        let rec = g
+            .state
+            .stamp_interned(bridge, usage, duration_ms, status, now)?;
+        g.state.apply(rec);
+        g.rollups.add(&rec);
+        Ok(())
     }
 
     fn open_inner(&self) -> Result<parking_lot::MutexGuard<'_, Memory>> {
@@ -141,6 +168,29 @@ pub(crate) fn clear_state(
 /// Records nothing and always reports empty stats (T12).
 #[derive(Debug, Default)]
 pub struct NoOpTracker;
+
+impl NoOpTracker {
+    /// Same contract as [`InMemoryTracker::intern_bridge`]; every handle is 0.
+    pub fn intern_bridge(&self, bridge_id: &str) -> Result<u32> {
+        validate_bridge_id(bridge_id).map(|_| 0)
+    }
+
+    /// Records nothing; bad input is still refused.
+    pub fn track_interned(
+        &self,
+        _bridge: u32,
+        _usage: Usage,
+        duration_ms: Option<f64>,
+        _status: UsageStatus,
+    ) -> Result<()> {
+        match duration_ms {
+            Some(d) if !d.is_finite() || d < 0.0 => Err(Error::invalid(format!(
+                "durationMs must be a finite number >= 0, got {d}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
 
 impl UsageTracker for NoOpTracker {
     fn track(&self, log: &NewUsageLog<'_>) -> Result<()> {

@@ -1,0 +1,171 @@
+//! The bindings' fast path: `intern_bridge` once, then `track_interned`
+//! with scalars. It must behave exactly like `track` (T2, T4, T9, X1).
+
+use std::path::Path;
+use std::sync::Arc;
+use usagebook_core::{
+    Durability, Error, FileBackedTracker, InMemoryTracker, ManualClock, NewUsageLog, NoOpTracker,
+    TrackerOptions, Usage, UsageStatus, UsageTracker,
+};
+
+const T0: i64 = 1_736_000_000_000;
+
+fn usage(p: u64, c: u64) -> Usage {
+    Usage {
+        prompt_tokens: p,
+        completion_tokens: c,
+        total_tokens: p + c,
+    }
+}
+
+fn memory(clock: &ManualClock, max_logs: usize) -> InMemoryTracker {
+    InMemoryTracker::with_clock(max_logs, Arc::new(clock.clone())).unwrap()
+}
+
+#[test]
+fn t2_track_interned_matches_track() {
+    let clock = ManualClock::new(T0);
+    let (slow, fast) = (memory(&clock, 3), memory(&clock, 3));
+    let a = fast.intern_bridge("a").unwrap();
+    let b = fast.intern_bridge("b").unwrap();
+    assert_eq!(
+        fast.intern_bridge("a").unwrap(),
+        a,
+        "interning is idempotent"
+    );
+    let steps = [
+        ("a", a, 10, 5, Some(120.0), UsageStatus::Success),
+        ("b", b, 1, 2, None, UsageStatus::Error),
+        ("a", a, 7, 0, Some(0.5), UsageStatus::Success),
+        ("a", a, 3, 3, None, UsageStatus::Error),
+    ];
+    for (i, (name, handle, p, c, d, s)) in steps.into_iter().enumerate() {
+        clock.set(T0 + i as i64);
+        slow.track(&NewUsageLog {
+            bridge_id: name,
+            usage: usage(p, c),
+            duration_ms: d,
+            status: s,
+        })
+        .unwrap();
+        fast.track_interned(handle, usage(p, c), d, s).unwrap();
+    }
+    for bridge in [None, Some("a"), Some("b"), Some("zzz")] {
+        assert_eq!(slow.logs(bridge).unwrap(), fast.logs(bridge).unwrap());
+        assert_eq!(slow.stats(bridge).unwrap(), fast.stats(bridge).unwrap());
+    }
+    // Handles survive clearLogs; ids keep counting (T2).
+    fast.clear_logs(None).unwrap();
+    fast.track_interned(a, usage(1, 1), None, UsageStatus::Success)
+        .unwrap();
+    assert_eq!(fast.logs(None).unwrap()[0].seq, 5);
+}
+
+#[test]
+fn x1_bad_handle_duration_or_name_records_nothing() {
+    let clock = ManualClock::new(T0);
+    let t = memory(&clock, 10);
+    assert!(matches!(
+        t.intern_bridge(""),
+        Err(Error::InvalidArgument(m)) if m.contains("bridgeId")
+    ));
+    let a = t.intern_bridge("a").unwrap();
+    let e = t
+        .track_interned(a + 1, usage(1, 1), None, UsageStatus::Success)
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    for d in [-1.0, f64::NAN, f64::INFINITY] {
+        let e = t
+            .track_interned(a, usage(1, 1), Some(d), UsageStatus::Success)
+            .unwrap_err();
+        assert!(e.to_string().contains("durationMs"), "{e}");
+    }
+    assert_eq!(t.stats(None).unwrap().total_requests, 0);
+    t.track_interned(a, usage(1, 1), None, UsageStatus::Success)
+        .unwrap();
+    assert_eq!(t.logs(None).unwrap()[0].seq, 1, "a refused call uses no id");
+    t.close().unwrap();
+    assert!(matches!(t.intern_bridge("a"), Err(Error::Closed)));
+    assert!(matches!(
+        t.track_interned(a, usage(1, 1), None, UsageStatus::Success),
+        Err(Error::Closed)
+    ));
+}
+
+#[test]
+fn t12_noop_interned_records_nothing_but_still_validates() {
+    let t = NoOpTracker;
+    let h = t.intern_bridge("a").unwrap();
+    t.track_interned(h, usage(1, 1), None, UsageStatus::Success)
+        .unwrap();
+    assert!(t.intern_bridge("").is_err());
+    assert!(t
+        .track_interned(h, usage(1, 1), Some(-1.0), UsageStatus::Success)
+        .is_err());
+    assert_eq!(t.stats(None).unwrap().total_requests, 0);
+}
+
+fn open(dir: &Path, durability: Durability, clock: &ManualClock) -> FileBackedTracker {
+    let opts = TrackerOptions {
+        flush_interval_ms: 1_000,
+        flush_every_n_logs: 2,
+        persist_logs: true,
+        durability,
+        ..TrackerOptions::default()
+    };
+    FileBackedTracker::open_with_clock(dir, opts, Arc::new(clock.clone())).unwrap()
+}
+
+#[test]
+fn t9_file_backed_interned_survives_reopen_in_every_mode() {
+    for durability in [Durability::Interval, Durability::Process, Durability::Power] {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(T0);
+        let t = open(dir.path(), durability, &clock);
+        let a = t.intern_bridge("openai").unwrap();
+        let b = t.intern_bridge("anthropic").unwrap();
+        for i in 0..5u64 {
+            clock.set(T0 + i as i64);
+            let (h, s) = if i % 2 == 0 {
+                (a, UsageStatus::Success)
+            } else {
+                (b, UsageStatus::Error)
+            };
+            t.track_interned(h, usage(i, 1), Some(i as f64), s).unwrap();
+        }
+        let (logs, stats) = (t.logs(None).unwrap(), t.stats(None).unwrap());
+        assert_eq!(stats.total_requests, 5);
+        assert_eq!(stats.error_count, 2);
+        t.close().unwrap();
+        let again = open(dir.path(), durability, &clock);
+        assert_eq!(again.logs(None).unwrap(), logs, "{durability:?}");
+        assert_eq!(again.stats(None).unwrap(), stats, "{durability:?}");
+        assert_eq!(
+            again.stats(Some("anthropic")).unwrap().total_requests,
+            2,
+            "{durability:?}"
+        );
+        again.close().unwrap();
+    }
+}
+
+#[test]
+fn t8_interned_tracks_wake_the_writer_at_flush_every_n() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let t = open(dir.path(), Durability::Interval, &clock);
+    let a = t.intern_bridge("a").unwrap();
+    t.track_interned(a, usage(1, 1), None, UsageStatus::Success)
+        .unwrap();
+    t.track_interned(a, usage(1, 1), None, UsageStatus::Success)
+        .unwrap();
+    // flushEveryNLogs = 2: the writer was woken; no clock movement needed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while t.health().queue_depth > 0 {
+        assert!(std::time::Instant::now() < deadline, "writer never flushed");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(t.health().flush_count, 1);
+    t.close().unwrap();
+    assert!(matches!(t.intern_bridge("a"), Err(Error::Closed)));
+}
