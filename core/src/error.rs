@@ -18,6 +18,8 @@ pub enum Error {
         context: String,
         source: std::io::Error,
     },
+    /// A hold would take spend past a budget (L7); nothing was recorded.
+    BudgetExceeded(Box<BudgetExceeded>),
     /// A file was written by a newer usagebook; we refuse to touch it rather
     /// than lose what it holds.
     UnsupportedFormat {
@@ -28,6 +30,22 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Why a hold was refused: enough for a caller to explain it and to retry
+/// after `reset_at_ms` (L7). Money in nano-USD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetExceeded {
+    /// The budget's scope, e.g. `"all"`.
+    pub scope: String,
+    /// The budget's window, e.g. `"day"`.
+    pub window: String,
+    pub limit_nusd: i64,
+    pub spent_nusd: i64,
+    pub reserved_nusd: i64,
+    pub requested_nusd: i64,
+    /// When the window resets (the next local midnight), epoch ms.
+    pub reset_at_ms: i64,
+}
 
 impl Error {
     pub fn invalid(msg: impl Into<String>) -> Self {
@@ -52,6 +70,20 @@ impl std::fmt::Display for Error {
                 path.display()
             ),
             Error::Closed => write!(f, "the tracker is closed"),
+            Error::BudgetExceeded(b) => {
+                let usd = crate::ledger::money::nano_to_usd;
+                write!(
+                    f,
+                    "budget exceeded: {} {} budget ${:.6}, spent ${:.6}, reserved ${:.6}, requested ${:.6}; resets at {}",
+                    b.scope,
+                    b.window,
+                    usd(b.limit_nusd),
+                    usd(b.spent_nusd),
+                    usd(b.reserved_nusd),
+                    usd(b.requested_nusd),
+                    crate::timefmt::format_iso_ms(b.reset_at_ms)
+                )
+            }
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::UnsupportedFormat {
                 path,

@@ -9,6 +9,7 @@ pub mod error;
 pub mod eventlog;
 pub mod file_tracker;
 pub mod health;
+pub mod ledger;
 pub mod model;
 pub mod options;
 pub mod report;
@@ -21,7 +22,7 @@ pub mod tracker;
 mod writer;
 
 pub use clock::{Clock, FnClock, ManualClock, SharedClock, SystemClock};
-pub use error::{Error, Result};
+pub use error::{BudgetExceeded, Error, Result};
 pub use file_tracker::FileBackedTracker;
 pub use health::Health;
 pub use model::{NewUsageLog, NewUsageLogOwned, Usage, UsageLog, UsageStats, UsageStatus};

@@ -18,6 +18,7 @@ fn error_kind(e: &Error) -> &'static str {
         Error::Closed => "closed",
         Error::Io { .. } => "io",
         Error::UnsupportedFormat { .. } => "unsupported_format",
+        Error::BudgetExceeded(_) => "budget_exceeded",
     }
 }
 

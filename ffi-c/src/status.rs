@@ -33,6 +33,9 @@ pub enum usagebook_status {
     /// A bug: Rust code panicked. The panic was caught at the boundary; the
     /// message says where. The process keeps running.
     USAGEBOOK_PANIC = 8,
+    /// A ledger hold would exceed the budget; the message names scope,
+    /// window, limit, spent, reserved and reset time (L7).
+    USAGEBOOK_BUDGET_EXCEEDED = 9,
 }
 
 /// The raw integer form of [`usagebook_status`]. Functions that take a status
@@ -70,6 +73,7 @@ impl From<Error> for FfiError {
             Error::Closed => USAGEBOOK_CLOSED,
             Error::Io { .. } => USAGEBOOK_IO_ERROR,
             Error::UnsupportedFormat { .. } => USAGEBOOK_UNSUPPORTED_FORMAT,
+            Error::BudgetExceeded(_) => USAGEBOOK_BUDGET_EXCEEDED,
         };
         FfiError::new(status, e.to_string())
     }
@@ -77,7 +81,7 @@ impl From<Error> for FfiError {
 
 fn describe(code: u32) -> &'static CStr {
     use usagebook_status::*;
-    const TABLE: [(usagebook_status, &CStr); 9] = [
+    const TABLE: [(usagebook_status, &CStr); 10] = [
         (USAGEBOOK_OK, c"USAGEBOOK_OK: success"),
         (
             USAGEBOOK_NULL_ARGUMENT,
@@ -107,6 +111,10 @@ fn describe(code: u32) -> &'static CStr {
         (
             USAGEBOOK_PANIC,
             c"USAGEBOOK_PANIC: internal error (a Rust panic was caught)",
+        ),
+        (
+            USAGEBOOK_BUDGET_EXCEEDED,
+            c"USAGEBOOK_BUDGET_EXCEEDED: the hold would exceed the budget",
         ),
     ];
     TABLE

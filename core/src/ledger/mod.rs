@@ -1,0 +1,573 @@
+//! The budget ledger (L1–L12): event-sourced holds, commits, cancels and
+//! adjusts on SQLite, with strict and best-effort budgets and pricing.
+//!
+//! Callers touch memory only (best effort) or wait for the single writer
+//! thread (strict prechecks, `sync` writes); one writer thread owns the one
+//! SQLite connection of this process (L3). See docs/ledger.md.
+
+pub mod accounts;
+pub mod day;
+pub mod db;
+pub mod event;
+pub mod money;
+pub mod pricing;
+mod writer;
+
+pub use accounts::Scope;
+pub use event::{EventStatus, EventType, LedgerEvent};
+pub use pricing::{Price, PriceRegistry};
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::error::{BudgetExceeded, Error, Result};
+use accounts::{Accounts, OpenHold};
+use chrono_tz::Tz;
+use crossbeam_channel::{unbounded, Sender};
+use day::DayWindow;
+use parking_lot::Mutex;
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use writer::{Ack, LCmd, LedgerWriter};
+
+/// L7 / L8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BudgetMode {
+    /// Prechecks answer from memory; writes never wait for disk.
+    #[default]
+    BestEffort,
+    /// Check-and-reserve is one database transaction, atomic across
+    /// threads and processes, and durable before the call returns.
+    StrictBudget,
+}
+
+impl BudgetMode {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "best_effort" => Ok(BudgetMode::BestEffort),
+            "strict_budget" => Ok(BudgetMode::StrictBudget),
+            other => Err(Error::invalid(format!(
+                "mode must be \"best_effort\" or \"strict_budget\", got {other:?}"
+            ))),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetMode::BestEffort => "best_effort",
+            BudgetMode::StrictBudget => "strict_budget",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LedgerOptions {
+    pub mode: BudgetMode,
+    /// Flush when this many events are queued (L3).
+    pub batch_size: usize,
+    /// ... or when the oldest queued event is this old.
+    pub flush_interval_ms: u64,
+    /// Daily budget for scope `"all"`, nano-USD.
+    pub daily_budget_nusd: Option<i64>,
+    /// IANA name of the timezone whose days `spend_today` counts (X3).
+    pub timezone: String,
+    /// Holds expire after this long (L9).
+    pub hold_ttl_ms: i64,
+    pub prices: Option<Arc<PriceRegistry>>,
+    /// How long `close` may take to drain the queue (L4).
+    pub close_deadline_ms: u64,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        LedgerOptions {
+            mode: BudgetMode::BestEffort,
+            batch_size: 100,
+            flush_interval_ms: 200,
+            daily_budget_nusd: None,
+            timezone: "UTC".into(),
+            hold_ttl_ms: 900_000,
+            prices: None,
+            close_deadline_ms: 30_000,
+        }
+    }
+}
+
+/// An open reservation, as `reserve` returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hold {
+    pub trace_id: String,
+    pub event_id: String,
+    pub provider: String,
+    pub model: String,
+    pub profile_id: Option<String>,
+    pub amount_nusd: i64,
+    pub expires_ms: i64,
+}
+
+/// X2 for the ledger.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerHealth {
+    pub mode: &'static str,
+    pub path: PathBuf,
+    pub closed: bool,
+    pub queue_depth: u64,
+    pub events_written: u64,
+    pub batches: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub expired_holds: u64,
+    pub open_holds: u64,
+    pub last_commit_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub schema_version: u64,
+}
+
+impl LedgerHealth {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "mode": self.mode,
+            "path": self.path.display().to_string(),
+            "closed": self.closed,
+            "queueDepth": self.queue_depth,
+            "eventsWritten": self.events_written,
+            "batches": self.batches,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "expiredHolds": self.expired_holds,
+            "openHolds": self.open_holds,
+            "lastCommitAt": self.last_commit_ms.map(crate::timefmt::format_iso_ms),
+            "lastError": self.last_error,
+            "schemaVersion": self.schema_version,
+        })
+    }
+}
+
+pub(crate) struct LShared {
+    pub accounts: Mutex<Accounts>,
+    pub health: Mutex<LedgerHealth>,
+    pub opts: LedgerOptions,
+    pub tz: Tz,
+    pub clock: SharedClock,
+}
+
+impl LShared {
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+    pub fn today(&self) -> DayWindow {
+        day::day_window(self.tz, self.now_ms())
+    }
+}
+
+pub struct Ledger {
+    shared: Arc<LShared>,
+    tx: Sender<LCmd>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn closed_err() -> Error {
+    Error::Closed
+}
+
+impl Ledger {
+    pub fn open(path: impl AsRef<Path>, opts: LedgerOptions) -> Result<Ledger> {
+        Self::open_with_clock(path, opts, Arc::new(SystemClock))
+    }
+
+    /// Opens (creating or migrating) the database, loads today's aggregates
+    /// and the open holds (O(keys)), and expires orphaned holds (L9).
+    pub fn open_with_clock(
+        path: impl AsRef<Path>,
+        opts: LedgerOptions,
+        clock: SharedClock,
+    ) -> Result<Ledger> {
+        let path = path.as_ref();
+        if path.as_os_str().is_empty() {
+            return Err(Error::invalid("path must be a non-empty path"));
+        }
+        if opts.batch_size == 0 {
+            return Err(Error::invalid("batch_size must be >= 1"));
+        }
+        if opts.flush_interval_ms == 0 {
+            return Err(Error::invalid("flush_interval_ms must be >= 1"));
+        }
+        if opts.hold_ttl_ms <= 0 {
+            return Err(Error::invalid("hold_ttl_s must be > 0"));
+        }
+        if opts.daily_budget_nusd.is_some_and(|b| b < 0) {
+            return Err(Error::invalid("daily_budget_usd must be >= 0"));
+        }
+        let tz = day::parse_tz(&opts.timezone)?;
+        let db = db::Db::open(path, opts.mode == BudgetMode::StrictBudget)?;
+        let mut accounts = Accounts::default();
+        let now = clock.now_ms();
+        // Two days back covers "today" in every timezone.
+        for (b, s, p, n) in db.load_spend_since(day::bucket_of(now - 2 * 86_400_000))? {
+            accounts.load_bucket(b, s, p, n);
+        }
+        for h in db.load_holds()? {
+            accounts.load_hold(h);
+        }
+        let health = LedgerHealth {
+            mode: opts.mode.as_str(),
+            path: path.to_path_buf(),
+            schema_version: db.schema_version()?,
+            ..LedgerHealth::default()
+        };
+        let shared = Arc::new(LShared {
+            accounts: Mutex::new(accounts),
+            health: Mutex::new(health),
+            opts,
+            tz,
+            clock,
+        });
+        let (tx, rx) = unbounded();
+        let mut w = LedgerWriter::new(shared.clone(), db, rx);
+        w.expire_holds()?; // orphaned holds from an earlier run (L9)
+        let handle = std::thread::Builder::new()
+            .name("usagebook-ledger".into())
+            .spawn(move || w.run())
+            .map_err(|e| Error::io("starting the ledger writer thread", e))?;
+        Ok(Ledger {
+            shared,
+            tx,
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    pub fn options(&self) -> &LedgerOptions {
+        &self.shared.opts
+    }
+
+    /// Settles what a commit or adjust adds to spend (L6, L12): the actual
+    /// cost if given; else the cost of its usage at the model's price; else
+    /// (unpriced) the open hold's estimate or the event's own estimate.
+    fn settle(&self, ev: &mut LedgerEvent, accounts: &Accounts) -> (i64, bool) {
+        match ev.event_type {
+            EventType::Commit => {
+                if let Some(a) = ev.cost_actual_nusd {
+                    return (a, true);
+                }
+                if let Some(c) = self
+                    .shared
+                    .opts
+                    .prices
+                    .as_ref()
+                    .map(|p| p.cost(ev))
+                    .filter(|c| c.priced)
+                {
+                    ev.cost_actual_nusd = Some(c.nusd);
+                    return (c.nusd, true);
+                }
+                let fallback = accounts
+                    .hold(&ev.trace_id)
+                    .map_or(ev.cost_est_nusd, |h| h.amount_nusd.max(ev.cost_est_nusd));
+                (fallback, false)
+            }
+            EventType::Adjust => (ev.cost_actual_nusd.unwrap_or(0), true),
+            _ => (0, true),
+        }
+    }
+
+    /// Writes an event (L2). Best effort: returns once it is queued (and
+    /// counted in memory). A `precheck_hold` is checked against the budget
+    /// first. `sync`: returns after the event's batch is committed.
+    pub fn write_event(&self, ev: LedgerEvent, sync: bool) -> Result<()> {
+        if sync {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            self.write_event_then(
+                ev,
+                true,
+                Box::new(move |r| {
+                    let _ = tx.send(r);
+                }),
+            )?;
+            rx.recv().map_err(|_| closed_err())?
+        } else {
+            self.write_event_then(ev, false, Box::new(|_| {}))
+        }
+    }
+
+    /// Like [`Ledger::write_event`], for event loops: validation and budget
+    /// errors are returned at once; the commit result reaches `done` from
+    /// the writer thread (at once when not `sync`).
+    pub fn write_event_then(&self, mut ev: LedgerEvent, sync: bool, done: Ack) -> Result<()> {
+        ev.validate()?;
+        if ev.event_type == EventType::PrecheckHold {
+            return self.hold_event(ev, sync, done).map(|_| ());
+        }
+        let mut acc = self.shared.accounts.lock();
+        let (spend, priced) = self.settle(&mut ev, &acc);
+        let eff = acc.effect(&ev, spend, priced, self.shared.opts.hold_ttl_ms);
+        acc.apply(&eff);
+        let (ack, done_now) = if sync {
+            (Some(done), None)
+        } else {
+            (None, Some(done))
+        };
+        self.shared.health.lock().queue_depth += 1;
+        if self
+            .tx
+            .send(LCmd::Event {
+                ev: Box::new(ev),
+                eff: eff.clone(),
+                ack,
+            })
+            .is_err()
+        {
+            acc.revert(&eff);
+            self.shared.health.lock().queue_depth -= 1;
+            return Err(closed_err());
+        }
+        drop(acc);
+        if let Some(done) = done_now {
+            done(Ok(()));
+        }
+        Ok(())
+    }
+
+    fn budget_error(&self, spent: i64, reserved: i64, requested: i64) -> Error {
+        Error::BudgetExceeded(Box::new(BudgetExceeded {
+            scope: "all".into(),
+            window: "day".into(),
+            limit_nusd: self.shared.opts.daily_budget_nusd.unwrap_or(0),
+            spent_nusd: spent,
+            reserved_nusd: reserved,
+            requested_nusd: requested,
+            reset_at_ms: self.shared.today().end_ms,
+        }))
+    }
+
+    fn hold_event(&self, ev: LedgerEvent, sync: bool, done: Ack) -> Result<Hold> {
+        let hold = Hold {
+            trace_id: ev.trace_id.clone(),
+            event_id: ev.id.clone(),
+            provider: ev.provider.clone(),
+            model: ev.model.clone(),
+            profile_id: ev.profile_id.clone(),
+            amount_nusd: ev.cost_est_nusd,
+            expires_ms: ev.ts_ms() + self.shared.opts.hold_ttl_ms,
+        };
+        match self.shared.opts.mode {
+            BudgetMode::StrictBudget => {
+                // The writer commits everything queued, then checks and
+                // holds in one IMMEDIATE transaction (L7).
+                let (tx, rx) = crossbeam_channel::bounded(1);
+                let eff =
+                    self.shared
+                        .accounts
+                        .lock()
+                        .effect(&ev, 0, true, self.shared.opts.hold_ttl_ms);
+                self.tx
+                    .send(LCmd::Reserve {
+                        ev: Box::new(ev),
+                        eff,
+                        ack: tx,
+                    })
+                    .map_err(|_| closed_err())?;
+                let res = rx.recv().map_err(|_| closed_err())?;
+                let res = match res {
+                    Ok(Ok(())) => Ok(hold.clone()),
+                    Ok(Err((spent, reserved))) => {
+                        Err(self.budget_error(spent, reserved, hold.amount_nusd))
+                    }
+                    Err(e) => Err(e),
+                };
+                match res {
+                    Ok(h) => {
+                        done(Ok(()));
+                        Ok(h)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            BudgetMode::BestEffort => {
+                let mut acc = self.shared.accounts.lock();
+                if let Some(limit) = self.shared.opts.daily_budget_nusd {
+                    let now = self.shared.now_ms();
+                    let spent = acc.spend(&Scope::All, None, &self.shared.today());
+                    let reserved = acc.reserved(&Scope::All, None, now);
+                    if spent + reserved + hold.amount_nusd > limit {
+                        return Err(self.budget_error(spent, reserved, hold.amount_nusd));
+                    }
+                }
+                let eff = acc.effect(&ev, 0, true, self.shared.opts.hold_ttl_ms);
+                acc.apply(&eff);
+                let (ack, done_now) = if sync {
+                    (Some(done), None)
+                } else {
+                    (None, Some(done))
+                };
+                self.shared.health.lock().queue_depth += 1;
+                if self
+                    .tx
+                    .send(LCmd::Event {
+                        ev: Box::new(ev),
+                        eff: eff.clone(),
+                        ack,
+                    })
+                    .is_err()
+                {
+                    acc.revert(&eff);
+                    self.shared.health.lock().queue_depth -= 1;
+                    return Err(closed_err());
+                }
+                drop(acc);
+                if let Some(done) = done_now {
+                    done(Ok(()));
+                }
+                Ok(hold)
+            }
+        }
+    }
+
+    /// Reserves `estimate` for a trace (L6, L7): a `precheck_hold` event,
+    /// refused with [`Error::BudgetExceeded`] if it would pass the daily
+    /// budget. In strict mode it is durable when this returns.
+    pub fn reserve(
+        &self,
+        trace_id: &str,
+        provider: &str,
+        model: &str,
+        estimate_nusd: i64,
+        profile_id: Option<&str>,
+    ) -> Result<Hold> {
+        let mut ev = LedgerEvent::new(
+            EventType::PrecheckHold,
+            trace_id,
+            provider,
+            model,
+            self.now_s(),
+        );
+        ev.cost_est_nusd = estimate_nusd;
+        ev.profile_id = profile_id.map(str::to_string);
+        ev.validate()?;
+        self.hold_event(ev, false, Box::new(|_| {}))
+    }
+
+    fn now_s(&self) -> f64 {
+        self.shared.now_ms() as f64 / 1000.0
+    }
+
+    /// Settles a hold: spend becomes the actual cost (given, or priced from
+    /// `usage`), the reservation is released (L6).
+    pub fn commit(
+        &self,
+        hold: &Hold,
+        usage: Map<String, Value>,
+        cost_actual_nusd: Option<i64>,
+        sync: bool,
+    ) -> Result<()> {
+        let mut ev = LedgerEvent::new(
+            EventType::Commit,
+            &hold.trace_id,
+            &hold.provider,
+            &hold.model,
+            self.now_s(),
+        );
+        ev.usage = usage;
+        ev.cost_est_nusd = hold.amount_nusd;
+        ev.cost_actual_nusd = cost_actual_nusd;
+        ev.profile_id = hold.profile_id.clone();
+        self.write_event(ev, sync)
+    }
+
+    /// Releases a hold without spend.
+    pub fn cancel(&self, hold: &Hold, sync: bool) -> Result<()> {
+        let mut ev = LedgerEvent::new(
+            EventType::Cancel,
+            &hold.trace_id,
+            &hold.provider,
+            &hold.model,
+            self.now_s(),
+        );
+        ev.status = EventStatus::Cancelled;
+        ev.profile_id = hold.profile_id.clone();
+        self.write_event(ev, sync)
+    }
+
+    fn query(&self, scope: &Scope, profile: Option<&str>, reserved: bool) -> Result<i64> {
+        if self.shared.opts.mode == BudgetMode::StrictBudget {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            self.tx
+                .send(LCmd::Query {
+                    scope: scope.clone(),
+                    profile: profile.map(str::to_string),
+                    reserved,
+                    ack: tx,
+                })
+                .map_err(|_| closed_err())?;
+            return rx.recv().map_err(|_| closed_err())?;
+        }
+        let acc = self.shared.accounts.lock();
+        Ok(if reserved {
+            acc.reserved(scope, profile, self.shared.now_ms())
+        } else {
+            acc.spend(scope, profile, &self.shared.today())
+        })
+    }
+
+    /// Settled spend since the start of today in the ledger's timezone
+    /// (L6). Best effort: from memory, never waits for I/O (L8). Strict:
+    /// from the database after committing everything queued.
+    pub fn spend_today(&self, scope: &Scope, profile: Option<&str>) -> Result<i64> {
+        self.query(scope, profile, false)
+    }
+
+    /// What open, unexpired holds reserve now (reported apart from spend).
+    pub fn reserved_today(&self, scope: &Scope, profile: Option<&str>) -> Result<i64> {
+        self.query(scope, profile, true)
+    }
+
+    /// Commits everything queued; returns when it is durable.
+    pub fn flush(&self) -> Result<()> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.tx.send(LCmd::Flush(tx)).map_err(|_| closed_err())?;
+        rx.recv().map_err(|_| closed_err())?
+    }
+
+    /// Drains the queue (bounded by `close_deadline_ms`, L4), stops the
+    /// writer. Later calls fail with "closed"; closing twice is fine.
+    pub fn close(&self) -> Result<()> {
+        let Some(handle) = self.writer.lock().take() else {
+            return Ok(());
+        };
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let res = match self.tx.send(LCmd::Close(tx)) {
+            Ok(()) => rx.recv().unwrap_or(Ok(())),
+            Err(_) => Ok(()),
+        };
+        let _ = handle.join();
+        self.shared.health.lock().closed = true;
+        res
+    }
+
+    pub fn health(&self) -> LedgerHealth {
+        let mut h = self.shared.health.lock().clone();
+        h.open_holds = self.shared.accounts.lock().open_holds() as u64;
+        h
+    }
+
+    /// The hold currently open for a trace, if any (this process's view).
+    pub fn open_hold(&self, trace_id: &str) -> Option<Hold> {
+        self.shared
+            .accounts
+            .lock()
+            .hold(trace_id)
+            .map(|h: &OpenHold| Hold {
+                trace_id: h.trace_id.clone(),
+                event_id: h.event_id.clone(),
+                provider: h.provider.clone(),
+                model: h.model.clone(),
+                profile_id: (!h.profile_id.is_empty()).then(|| h.profile_id.clone()),
+                amount_nusd: h.amount_nusd,
+                expires_ms: h.expires_ms,
+            })
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
