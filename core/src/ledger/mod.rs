@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod day;
 pub mod db;
 pub mod event;
+mod json;
 pub mod money;
 pub mod pricing;
 mod writer;
