@@ -7,11 +7,14 @@
 //! an application owns the directory, and it never repairs, truncates or
 //! moves a file. What recovery would have repaired is reported in `notes`.
 
+pub mod grouped;
+pub mod zone;
+
 use crate::error::{Error, Result};
-use crate::model::UsageStats;
+use crate::model::{UsageStats, UsageStatus};
 use crate::store::snapshot::{self, LoadError, SnapshotData};
 use crate::store::{journal, jsonl, Layout};
-use crate::totals::{LogRecord, Totals};
+use crate::totals::Totals;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -79,12 +82,86 @@ impl Report {
 
 /// Reads the tracker directory under `base_dir` (the same `baseDir` a
 /// tracker is opened with). A missing directory gives an empty report.
+pub fn read(base_dir: impl AsRef<Path>) -> Result<Report> {
+    read_history(base_dir).map(History::into_report)
+}
+
+/// One piece of a tracker directory's history: an hour of one bridge from
+/// the snapshot's rollups (`hourly`, `ts_ms` the hour's start), or one
+/// event replayed from the log or the journal (`ts_ms` its time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub bridge: String,
+    pub ts_ms: i64,
+    pub hourly: bool,
+    pub requests: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub total_tokens: u64,
+    pub errors: u64,
+    pub last_used_ms: Option<i64>,
+}
+
+/// Everything a tracker directory knows, as hourly buckets plus the events
+/// past the snapshot: what the grouped reports (by day, month, bridge, ...)
+/// are built from. Same reading rules as [`read`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct History {
+    pub dir: PathBuf,
+    pub exists: bool,
+    /// Snapshot buckets sorted by bridge then hour, then replayed events.
+    pub entries: Vec<HistoryEntry>,
+    pub snapshot: SnapshotSource,
+    pub replayed: u64,
+    pub log_lines: u64,
+    pub notes: Vec<String>,
+}
+
+impl History {
+    /// Folds the history into per-bridge and overall stats.
+    pub fn into_report(self) -> Report {
+        let mut per: BTreeMap<String, Totals> = BTreeMap::new();
+        for e in &self.entries {
+            per.entry(e.bridge.clone()).or_default().merge(&Totals {
+                requests: e.requests,
+                prompt: e.prompt_tokens,
+                completion: e.completion_tokens,
+                total: e.total_tokens,
+                errors: e.errors,
+                last_used_ms: e.last_used_ms,
+            });
+        }
+        let mut report = Report {
+            dir: self.dir,
+            exists: self.exists,
+            per_bridge: Vec::new(),
+            total: UsageStats::default(),
+            snapshot: self.snapshot,
+            replayed: self.replayed,
+            log_lines: self.log_lines,
+            notes: self.notes,
+        };
+        let mut overall = Totals::default();
+        for (name, t) in per {
+            if t.is_empty() {
+                continue;
+            }
+            overall.merge(&t);
+            report.per_bridge.push((name, t.to_stats()));
+        }
+        report.total = overall.to_stats();
+        report
+    }
+}
+
+/// The history of the tracker directory under `base_dir`. A missing
+/// directory gives an empty history.
 ///
 /// A running tracker replaces files while we read: if the snapshot changed
 /// during the read, or a file disappeared under us (a journal segment
 /// collected after a newer snapshot), the read starts over, so the events
 /// between two snapshots are never missed.
-pub fn read(base_dir: impl AsRef<Path>) -> Result<Report> {
+pub fn read_history(base_dir: impl AsRef<Path>) -> Result<History> {
     let layout = Layout::new(base_dir.as_ref());
     let mut attempts = 0;
     loop {
@@ -94,7 +171,7 @@ pub fn read(base_dir: impl AsRef<Path>) -> Result<Report> {
             Err(Error::Io { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound && !last_try => {}
             Ok((_, started_from)) if !last_try && watermark_now(&layout) != started_from => {}
-            other => return other.map(|(report, _)| report),
+            other => return other.map(|(history, _)| history),
         }
     }
 }
@@ -104,22 +181,21 @@ fn watermark_now(layout: &Layout) -> Option<u64> {
     snapshot::load(&layout.stats()).ok().map(|s| s.next_seq)
 }
 
-/// The report, and the primary snapshot's watermark it started from.
-fn read_once(layout: &Layout) -> Result<(Report, Option<u64>)> {
-    let mut report = Report {
+/// The history, and the primary snapshot's watermark it started from.
+fn read_once(layout: &Layout) -> Result<(History, Option<u64>)> {
+    let mut history = History {
         dir: layout.root.clone(),
         exists: layout.root.is_dir(),
-        per_bridge: Vec::new(),
-        total: UsageStats::default(),
+        entries: Vec::new(),
         snapshot: SnapshotSource::None,
         replayed: 0,
         log_lines: 0,
         notes: Vec::new(),
     };
-    if !report.exists {
-        return Ok((report, None));
+    if !history.exists {
+        return Ok((history, None));
     }
-    let notes = &mut report.notes;
+    let notes = &mut history.notes;
     // The snapshot is read first: the writer appends the log before it
     // replaces the snapshot, so every event the snapshot does not count is
     // in the log (or the journal) we read after it.
@@ -137,15 +213,24 @@ fn read_once(layout: &Layout) -> Result<(Report, Option<u64>)> {
             None => (SnapshotData::default(), SnapshotSource::None),
         },
     };
-    report.snapshot = source;
+    history.snapshot = source;
     let watermark = snap.next_seq.max(1);
-    let mut per: BTreeMap<String, Totals> = BTreeMap::new();
-    for (name, _hour, t) in &snap.buckets {
-        per.entry(name.clone()).or_default().merge(t);
+    for (name, hour, t) in &snap.buckets {
+        history.entries.push(HistoryEntry {
+            bridge: name.clone(),
+            ts_ms: *hour,
+            hourly: true,
+            requests: t.requests,
+            prompt_tokens: t.prompt,
+            completion_tokens: t.completion,
+            total_tokens: t.total,
+            errors: t.errors,
+            last_used_ms: t.last_used_ms,
+        });
     }
 
     let logs = jsonl::read_only(&layout.logs())?;
-    report.log_lines = logs.logs.len() as u64;
+    history.log_lines = logs.logs.len() as u64;
     if logs.malformed > 0 {
         notes.push(format!(
             "skipped {} malformed lines in usage-logs.jsonl",
@@ -171,51 +256,42 @@ fn read_once(layout: &Layout) -> Result<(Report, Option<u64>)> {
         (
             l.seq,
             l.bridge_id.as_str(),
-            LogRecord {
-                seq: l.seq,
-                ts_ms: l.timestamp_ms,
-                prompt: l.usage.prompt_tokens,
-                completion: l.usage.completion_tokens,
-                total: l.usage.total_tokens,
-                duration_ms: f64::NAN,
-                bridge: 0,
-                status: l.status,
-            },
+            l.timestamp_ms,
+            l.usage.prompt_tokens,
+            l.usage.completion_tokens,
+            l.usage.total_tokens,
+            l.status,
         )
     });
     let replay_journal = jrecs.iter().filter(|r| r.seq >= watermark).map(|r| {
         (
             r.seq,
             r.bridge.as_str(),
-            LogRecord {
-                seq: r.seq,
-                ts_ms: r.ts_ms,
-                prompt: r.prompt,
-                completion: r.completion,
-                total: r.total,
-                duration_ms: f64::NAN,
-                bridge: 0,
-                status: r.status,
-            },
+            r.ts_ms,
+            r.prompt,
+            r.completion,
+            r.total,
+            r.status,
         )
     });
-    for (seq, bridge, rec) in replay_log.chain(replay_journal) {
+    for (seq, bridge, ts_ms, prompt, completion, total, status) in replay_log.chain(replay_journal)
+    {
         if seen.insert(seq) {
-            per.entry(bridge.to_string()).or_default().add(&rec);
+            history.entries.push(HistoryEntry {
+                bridge: bridge.to_string(),
+                ts_ms,
+                hourly: false,
+                requests: 1,
+                prompt_tokens: prompt,
+                completion_tokens: completion,
+                total_tokens: total,
+                errors: u64::from(status == UsageStatus::Error),
+                last_used_ms: Some(ts_ms),
+            });
         }
     }
-    report.replayed = seen.len() as u64;
-
-    let mut overall = Totals::default();
-    for (name, t) in per {
-        if t.is_empty() {
-            continue;
-        }
-        overall.merge(&t);
-        report.per_bridge.push((name, t.to_stats()));
-    }
-    report.total = overall.to_stats();
-    Ok((report, started_from))
+    history.replayed = seen.len() as u64;
+    Ok((history, started_from))
 }
 
 /// Like recovery's loader, but an unreadable snapshot is only reported,

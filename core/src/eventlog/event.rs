@@ -398,7 +398,7 @@ fn opt_f64(o: &mut Map<String, Value>, k: &str) -> Result<Option<f64>> {
 fn uint(o: &Map<String, Value>, k: &str) -> Result<u64> {
     let name = k.rsplit('.').next().unwrap_or(k);
     match o.get(name) {
-        None | Some(Value::Null) => Ok(0),
+        None => Ok(0),
         Some(v) => v
             .as_u64()
             .ok_or_else(|| Error::invalid(format!("{k} must be a non-negative integer"))),

@@ -1,0 +1,827 @@
+//! Grouped usage reports (`usagebook report --by ...`): requests, errors,
+//! tokens by kind and cost, per day, month, bridge, model or provider,
+//! with a totals row, over any store usagebook writes:
+//!
+//! - an event log (`--log`): every request event, exact;
+//! - a tracker directory (`--dir`): its lifetime history, kept per hour per
+//!   bridge (plus the events logged after the last snapshot, exact), so
+//!   days in a zone whose offset is not a whole number of hours are exact
+//!   only to the hour (a note says so);
+//! - the ledger database (`--db`): not available until the ledger store
+//!   lands (issue 5); asking for it is a clear error.
+//!
+//! Groups: `bridge` as recorded; `provider` and `model` as recorded, else
+//! taken from a bridge id of the form `provider/model`; else `unknown`.
+//! Rows are sorted by key. Reading a log never fails on a bad line: blank,
+//! malformed and duplicate lines are skipped and counted (E3, E5).
+
+use crate::error::{Error, Result};
+use crate::eventlog::{rfc3339, LineCounts, LineOutcome};
+use crate::report::zone::{self, DayCache, Zone};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// What rows a report has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Day,
+    Month,
+    Bridge,
+    Model,
+    Provider,
+}
+
+impl GroupBy {
+    pub const ALL: [GroupBy; 5] = [
+        GroupBy::Day,
+        GroupBy::Month,
+        GroupBy::Bridge,
+        GroupBy::Model,
+        GroupBy::Provider,
+    ];
+
+    pub fn parse(s: &str) -> Result<GroupBy> {
+        GroupBy::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "cannot group by {s:?}: use one of day, month, bridge, model, provider (or subject for an event log's records)"
+                ))
+            })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Day => "day",
+            GroupBy::Month => "month",
+            GroupBy::Bridge => "bridge",
+            GroupBy::Model => "model",
+            GroupBy::Provider => "provider",
+        }
+    }
+}
+
+/// What to report: grouping, time window `[since, until)` (UTC ns) and the
+/// zone days and months are taken in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub by: GroupBy,
+    pub since_ns: Option<i64>,
+    pub until_ns: Option<i64>,
+    pub zone: Zone,
+}
+
+impl Query {
+    pub fn new(by: GroupBy) -> Self {
+        Query {
+            by,
+            since_ns: None,
+            until_ns: None,
+            zone: Zone::Utc,
+        }
+    }
+
+    fn admits(&self, ts_ns: i64) -> bool {
+        self.since_ns.is_none_or(|s| ts_ns >= s) && self.until_ns.is_none_or(|u| ts_ns < u)
+    }
+}
+
+/// The sums of one row (or of the totals row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sums {
+    pub requests: u64,
+    pub errors: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_tokens: u64,
+    pub cached_tokens: u64,
+    pub total_tokens: u64,
+    /// Sum of the known costs, nano-USD.
+    pub cost_nano_usd: i128,
+    /// Requests whose cost is known; the others are unpriced.
+    pub priced_requests: u64,
+    /// Latest request time (UTC ns).
+    pub last_ns: Option<i64>,
+}
+
+impl Sums {
+    fn merge(&mut self, o: &Sums) {
+        self.requests = self.requests.saturating_add(o.requests);
+        self.errors = self.errors.saturating_add(o.errors);
+        self.input_tokens = self.input_tokens.saturating_add(o.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(o.reasoning_tokens);
+        self.cached_tokens = self.cached_tokens.saturating_add(o.cached_tokens);
+        self.total_tokens = self.total_tokens.saturating_add(o.total_tokens);
+        self.cost_nano_usd = self.cost_nano_usd.saturating_add(o.cost_nano_usd);
+        self.priced_requests = self.priced_requests.saturating_add(o.priced_requests);
+        self.last_ns = self.last_ns.max(o.last_ns);
+    }
+
+    /// Requests with no known cost.
+    pub fn unpriced_requests(&self) -> u64 {
+        self.requests - self.priced_requests.min(self.requests)
+    }
+
+    /// The cost, `None` when no request of the row has a known cost.
+    pub fn cost_nano(&self) -> Option<i128> {
+        (self.priced_requests > 0).then_some(self.cost_nano_usd)
+    }
+}
+
+/// One row: its key (`2025-01-04`, `2025-01`, a bridge, model or provider)
+/// and its sums.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub key: String,
+    pub sums: Sums,
+}
+
+/// Which store a report read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    /// An event log file.
+    Log,
+    /// A tracker's base directory.
+    Dir,
+    /// The ledger database.
+    Db,
+}
+
+impl StoreKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StoreKind::Log => "log",
+            StoreKind::Dir => "dir",
+            StoreKind::Db => "db",
+        }
+    }
+}
+
+/// A grouped report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupedReport {
+    pub query: Query,
+    pub store: StoreKind,
+    /// The file or directory read.
+    pub path: PathBuf,
+    /// False when it does not exist (the report is then empty).
+    pub exists: bool,
+    pub rows: Vec<Row>,
+    pub total: Sums,
+    /// Lines of an event log: read, blank, malformed, duplicate.
+    pub lines: LineCounts,
+    /// Events of an event log that are not requests (seed-004 subject
+    /// events, kinds this version does not know): see `--by subject`.
+    pub other_events: u64,
+    /// Everything worth telling the reader: skipped lines, approximate
+    /// days, unpriced requests, what a tracker's recovery would repair.
+    pub notes: Vec<String>,
+}
+
+impl GroupedReport {
+    pub fn is_empty(&self) -> bool {
+        self.total.requests == 0
+    }
+}
+
+/// One request (or an hour of them) going into a report.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    pub ts_ns: i64,
+    pub bridge: Option<&'a str>,
+    pub provider: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub sums: Sums,
+}
+
+/// Folds samples into rows.
+#[derive(Debug)]
+pub struct Aggregator {
+    query: Query,
+    days: DayCache,
+    by_num: BTreeMap<i64, Sums>,
+    by_text: HashMap<Box<str>, Sums>,
+    /// Requests left out by `--since` / `--until`.
+    pub outside_window: u64,
+}
+
+impl Aggregator {
+    pub fn new(query: Query) -> Self {
+        Aggregator {
+            days: DayCache::new(query.zone),
+            query,
+            by_num: BTreeMap::new(),
+            by_text: HashMap::new(),
+            outside_window: 0,
+        }
+    }
+
+    pub fn add(&mut self, s: &Sample<'_>) {
+        if !self.query.admits(s.ts_ns) {
+            self.outside_window += s.sums.requests;
+            return;
+        }
+        let text: Cow<'_, str> = match self.query.by {
+            GroupBy::Day => {
+                let d = self.days.day(s.ts_ns);
+                return self.by_num.entry(d).or_default().merge(&s.sums);
+            }
+            GroupBy::Month => {
+                let m = zone::month_of_day(self.days.day(s.ts_ns));
+                return self.by_num.entry(m).or_default().merge(&s.sums);
+            }
+            GroupBy::Bridge => bridge_key(s),
+            GroupBy::Model => Cow::Borrowed(model_key(s)),
+            GroupBy::Provider => Cow::Borrowed(provider_key(s)),
+        };
+        match self.by_text.get_mut(text.as_ref()) {
+            Some(sums) => sums.merge(&s.sums),
+            None => {
+                self.by_text.insert(text.into(), s.sums);
+            }
+        }
+    }
+
+    /// Rows sorted by key, and the totals.
+    pub fn finish(self) -> (Vec<Row>, Sums) {
+        let mut rows: Vec<Row> = match self.query.by {
+            GroupBy::Day => self
+                .by_num
+                .into_iter()
+                .map(|(d, sums)| Row {
+                    key: zone::format_day(d),
+                    sums,
+                })
+                .collect(),
+            GroupBy::Month => self
+                .by_num
+                .into_iter()
+                .map(|(m, sums)| Row {
+                    key: zone::format_month(m),
+                    sums,
+                })
+                .collect(),
+            _ => self
+                .by_text
+                .into_iter()
+                .map(|(k, sums)| Row {
+                    key: k.into(),
+                    sums,
+                })
+                .collect(),
+        };
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut total = Sums::default();
+        for r in &rows {
+            total.merge(&r.sums);
+        }
+        (rows, total)
+    }
+}
+
+/// `provider/model` bridge ids split into their parts.
+fn split_bridge(bridge: &str) -> Option<(&str, &str)> {
+    let (p, m) = bridge.split_once('/')?;
+    (!p.is_empty() && !m.is_empty() && !p.contains(' ')).then_some((p, m))
+}
+
+fn bridge_key<'a>(s: &Sample<'a>) -> Cow<'a, str> {
+    match (s.bridge, s.provider, s.model) {
+        (Some(b), _, _) if !b.is_empty() => Cow::Borrowed(b),
+        (_, Some(p), Some(m)) => Cow::Owned(format!("{p}/{m}")),
+        (_, Some(x), None) | (_, None, Some(x)) => Cow::Borrowed(x),
+        _ => Cow::Borrowed("unknown"),
+    }
+}
+
+fn provider_key<'a>(s: &Sample<'a>) -> &'a str {
+    match s.provider.filter(|p| !p.is_empty()) {
+        Some(p) => p,
+        None => match s.bridge.and_then(split_bridge) {
+            Some((p, _)) => p,
+            None => s.bridge.filter(|b| !b.is_empty()).unwrap_or("unknown"),
+        },
+    }
+}
+
+fn model_key<'a>(s: &Sample<'a>) -> &'a str {
+    match s.model.filter(|m| !m.is_empty()) {
+        Some(m) => m,
+        None => s
+            .bridge
+            .and_then(split_bridge)
+            .map_or("unknown", |(_, m)| m),
+    }
+}
+
+/// The provider of a request as the reports group it.
+pub fn provider_of<'a>(bridge: Option<&'a str>, provider: Option<&'a str>) -> &'a str {
+    provider_key(&Sample {
+        ts_ns: 0,
+        bridge,
+        provider,
+        model: None,
+        sums: Sums::default(),
+    })
+}
+
+/// The model of a request as the reports group it.
+pub fn model_of<'a>(bridge: Option<&'a str>, model: Option<&'a str>) -> &'a str {
+    model_key(&Sample {
+        ts_ns: 0,
+        bridge,
+        provider: None,
+        model,
+        sums: Sums::default(),
+    })
+}
+
+// ---------------------------------------------------------------- event log
+
+/// A line of the event log as a report reads it: borrowed from the read
+/// buffer, no JSON tree, unknown fields skipped. It checks what
+/// [`crate::eventlog::Event::from_line`] checks, so a line is malformed
+/// for a report exactly when it is for an import.
+#[derive(serde::Deserialize)]
+struct View<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    occurred_at: Cow<'a, str>,
+    #[serde(borrow)]
+    event: Cow<'a, str>,
+    #[serde(borrow, default)]
+    segment_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    source: Option<Cow<'a, str>>,
+    #[serde(default)]
+    records: Option<Vec<ViewRecord<'a>>>,
+    #[serde(borrow, default)]
+    bridge: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    provider: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default)]
+    tokens: Option<ViewTokens>,
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    #[serde(default)]
+    duration_ms: Option<f64>,
+    #[serde(default)]
+    cost_usd: Option<f64>,
+}
+
+#[derive(serde::Deserialize)]
+struct ViewRecord<'a> {
+    #[serde(borrow)]
+    #[allow(dead_code)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    #[allow(dead_code)]
+    slug: Cow<'a, str>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    file_bytes: u64,
+    #[serde(default)]
+    #[allow(dead_code)]
+    file_tokens_estimate: u64,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ViewTokens {
+    #[serde(default)]
+    input: u64,
+    #[serde(default)]
+    output: u64,
+    #[serde(default)]
+    reasoning: u64,
+    #[serde(default)]
+    cached: u64,
+    #[serde(default)]
+    total: u64,
+}
+
+/// Ids seen so far; UUIDs are already well mixed, so hashing is one
+/// multiply.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = ((v as u64) ^ ((v >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdSet = HashSet<u128, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// The grouped report of the event log at `path`. A missing file is an
+/// empty report.
+pub fn from_log(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
+    let path = path.as_ref();
+    let mut agg = Aggregator::new(query.clone());
+    let mut seen = IdSet::default();
+    let mut other_events = 0u64;
+    let counts = crate::eventlog::scan_lines(path, |line| {
+        let Ok(v) = serde_json::from_slice::<View<'_>>(line) else {
+            return LineOutcome::Malformed;
+        };
+        let Ok(id) = uuid::Uuid::try_parse(&v.id) else {
+            return LineOutcome::Malformed;
+        };
+        let Some(ts_ns) = rfc3339::parse_ns(&v.occurred_at) else {
+            return LineOutcome::Malformed;
+        };
+        let _ = (&v.segment_id, &v.source, &v.records, v.duration_ms);
+        if !seen.insert(id.as_u128()) {
+            return LineOutcome::Duplicate;
+        }
+        if v.event != "request" {
+            other_events += 1;
+            return LineOutcome::Good;
+        }
+        let t = v.tokens.unwrap_or_default();
+        let cost = v.cost_usd.map(crate::eventlog::event::usd_to_nano);
+        agg.add(&Sample {
+            ts_ns,
+            bridge: v.bridge.as_deref(),
+            provider: v.provider.as_deref(),
+            model: v.model.as_deref(),
+            sums: Sums {
+                requests: 1,
+                errors: u64::from(v.status.as_deref() == Some("error")),
+                input_tokens: t.input,
+                output_tokens: t.output,
+                reasoning_tokens: t.reasoning,
+                cached_tokens: t.cached,
+                total_tokens: t.total,
+                cost_nano_usd: cost.map_or(0, i128::from),
+                priced_requests: u64::from(cost.is_some()),
+                last_ns: Some(ts_ns),
+            },
+        });
+        LineOutcome::Good
+    })?;
+    let outside = agg.outside_window;
+    let (rows, total) = agg.finish();
+    let lines = counts.unwrap_or_default();
+    let mut notes = lines.notes();
+    if other_events > 0 {
+        notes.push(format!(
+            "{other_events} non-request event(s) (records used or exposed, or kinds this version does not know) are not in this table: see --by subject"
+        ));
+    }
+    finish_notes(&mut notes, &total, outside);
+    Ok(GroupedReport {
+        query: query.clone(),
+        store: StoreKind::Log,
+        path: path.to_path_buf(),
+        exists: counts.is_some(),
+        rows,
+        total,
+        lines,
+        other_events,
+        notes,
+    })
+}
+
+fn finish_notes(notes: &mut Vec<String>, total: &Sums, outside: u64) {
+    if outside > 0 {
+        notes.push(format!(
+            "{outside} request(s) outside --since/--until left out"
+        ));
+    }
+    if total.priced_requests > 0 && total.unpriced_requests() > 0 {
+        notes.push(format!(
+            "cost known for {} of {} requests; the cost column sums those only",
+            total.priced_requests, total.requests
+        ));
+    }
+}
+
+// ---------------------------------------------------- tracker directories
+
+/// The grouped report of the tracker directory under `base_dir` (its
+/// `llm-usage/` history). A missing directory is an empty report.
+pub fn from_dir(base_dir: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
+    let history = crate::report::read_history(base_dir)?;
+    let mut agg = Aggregator::new(query.clone());
+    let mut hourly_used = false;
+    for e in &history.entries {
+        let ts_ns = e.ts_ms.saturating_mul(1_000_000);
+        hourly_used |= e.hourly;
+        agg.add(&Sample {
+            ts_ns,
+            bridge: Some(&e.bridge),
+            provider: None,
+            model: None,
+            sums: Sums {
+                requests: e.requests,
+                errors: e.errors,
+                input_tokens: e.prompt_tokens,
+                output_tokens: e.completion_tokens,
+                reasoning_tokens: 0,
+                cached_tokens: 0,
+                total_tokens: e.total_tokens,
+                cost_nano_usd: 0,
+                priced_requests: 0,
+                last_ns: e.last_used_ms.map(|ms| ms.saturating_mul(1_000_000)),
+            },
+        });
+    }
+    let outside = agg.outside_window;
+    let (rows, total) = agg.finish();
+    let mut notes = history.notes.clone();
+    let time_based = matches!(query.by, GroupBy::Day | GroupBy::Month)
+        || query.since_ns.is_some()
+        || query.until_ns.is_some();
+    if hourly_used && time_based {
+        let whole_hours = match query.zone {
+            Zone::Utc => true,
+            Zone::Fixed(s) => s % 3600 == 0,
+            Zone::Named(_) => false,
+        };
+        let not_hour = |b: Option<i64>| b.is_some_and(|ns| ns.rem_euclid(3_600_000_000_000) != 0);
+        if !whole_hours || not_hour(query.since_ns) || not_hour(query.until_ns) {
+            notes.push(
+                "a tracker directory keeps its history per hour: each hour is counted at its start, so days and bounds that do not fall on whole UTC hours are exact to the hour"
+                    .into(),
+            );
+        }
+    }
+    finish_notes(&mut notes, &total, outside);
+    Ok(GroupedReport {
+        query: query.clone(),
+        store: StoreKind::Dir,
+        path: history.dir,
+        exists: history.exists,
+        rows,
+        total,
+        lines: LineCounts::default(),
+        other_events: 0,
+        notes,
+    })
+}
+
+/// The ledger database: not there yet.
+pub fn from_db(path: impl AsRef<Path>, _query: &Query) -> Result<GroupedReport> {
+    Err(ledger_not_available(path.as_ref()))
+}
+
+/// The error for `--db` until the ledger's SQLite store exists.
+pub fn ledger_not_available(path: &Path) -> Error {
+    Error::invalid(format!(
+        "--db {}: not available yet: the ledger store lands with issue 5; use --dir (a tracker directory) or --log (an event log) for now",
+        path.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eventlog::{Event, EventLog, Status, Tokens};
+
+    fn ns(s: &str) -> i64 {
+        rfc3339::parse_ns(s).unwrap()
+    }
+
+    fn req(at: &str, bridge: &str, input: u64, status: Status, cost: Option<i64>) -> Event {
+        let mut e = Event::request(
+            bridge,
+            Tokens {
+                input,
+                output: 2 * input,
+                reasoning: 1,
+                cached: 0,
+                total: 3 * input + 1,
+            },
+            status,
+        );
+        e.occurred_at_ns = ns(at);
+        e.cost_nano_usd = cost;
+        e
+    }
+
+    fn write(events: &[Event]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("events.jsonl");
+        let log = EventLog::open(&p).unwrap();
+        for e in events {
+            log.append(e).unwrap();
+        }
+        (dir, p)
+    }
+
+    fn keys(r: &GroupedReport) -> Vec<(&str, u64)> {
+        r.rows
+            .iter()
+            .map(|r| (r.key.as_str(), r.sums.requests))
+            .collect()
+    }
+
+    #[test]
+    fn groups_by_every_key_with_totals() {
+        let (_d, p) = write(&[
+            req(
+                "2025-01-04T10:00:00Z",
+                "openai/gpt-4o",
+                10,
+                Status::Success,
+                Some(1_000),
+            ),
+            req("2025-01-04T23:30:00Z", "openai/o3", 20, Status::Error, None),
+            req(
+                "2025-02-01T00:00:00Z",
+                "anthropic/claude",
+                5,
+                Status::Success,
+                Some(500),
+            ),
+            req("2025-02-02T00:00:00Z", "local", 1, Status::Success, None),
+        ]);
+        let mut q = Query::new(GroupBy::Day);
+        let r = from_log(&p, &q).unwrap();
+        assert_eq!(
+            keys(&r),
+            vec![("2025-01-04", 2), ("2025-02-01", 1), ("2025-02-02", 1)]
+        );
+        assert_eq!(r.total.requests, 4);
+        assert_eq!(r.total.errors, 1);
+        assert_eq!(r.total.input_tokens, 36);
+        assert_eq!(r.total.output_tokens, 72);
+        assert_eq!(r.total.reasoning_tokens, 4);
+        assert_eq!(r.total.total_tokens, 112);
+        assert_eq!(r.total.cost_nano(), Some(1_500));
+        assert_eq!(r.total.unpriced_requests(), 2);
+        assert_eq!(r.total.last_ns, Some(ns("2025-02-02T00:00:00Z")));
+        assert!(r.notes.iter().any(|n| n.contains("cost known for 2 of 4")));
+        q.by = GroupBy::Month;
+        assert_eq!(
+            keys(&from_log(&p, &q).unwrap()),
+            vec![("2025-01", 2), ("2025-02", 2)]
+        );
+        q.by = GroupBy::Provider;
+        assert_eq!(
+            keys(&from_log(&p, &q).unwrap()),
+            vec![("anthropic", 1), ("local", 1), ("openai", 2)]
+        );
+        q.by = GroupBy::Model;
+        assert_eq!(
+            keys(&from_log(&p, &q).unwrap()),
+            vec![("claude", 1), ("gpt-4o", 1), ("o3", 1), ("unknown", 1)]
+        );
+        q.by = GroupBy::Bridge;
+        let r = from_log(&p, &q).unwrap();
+        assert_eq!(r.rows.len(), 4);
+        assert_eq!(r.rows[0].sums.cost_nano(), Some(500));
+        assert_eq!(r.rows[1].sums.cost_nano(), None, "local is unpriced");
+    }
+
+    #[test]
+    fn x3_day_boundaries_move_with_the_time_zone() {
+        let (_d, p) = write(&[
+            req("2025-01-04T22:59:59Z", "a", 1, Status::Success, None),
+            req("2025-01-04T23:00:00Z", "a", 1, Status::Success, None),
+            req("2025-07-04T21:59:59Z", "a", 1, Status::Success, None),
+            req("2025-07-04T22:00:00Z", "a", 1, Status::Success, None),
+        ]);
+        let mut q = Query::new(GroupBy::Day);
+        assert_eq!(
+            keys(&from_log(&p, &q).unwrap()),
+            vec![("2025-01-04", 2), ("2025-07-04", 2)]
+        );
+        q.zone = Zone::parse("Europe/Berlin").unwrap();
+        assert_eq!(
+            keys(&from_log(&p, &q).unwrap()),
+            vec![
+                ("2025-01-04", 1),
+                ("2025-01-05", 1),
+                ("2025-07-04", 1),
+                ("2025-07-05", 1)
+            ]
+        );
+        // --since / --until are local dates, --until inclusive of its day.
+        q.since_ns = Some(zone::parse_bound("2025-01-05", &q.zone, false).unwrap());
+        q.until_ns = Some(zone::parse_bound("2025-07-04", &q.zone, true).unwrap());
+        let r = from_log(&p, &q).unwrap();
+        assert_eq!(keys(&r), vec![("2025-01-05", 1), ("2025-07-04", 1)]);
+        assert!(r.notes.iter().any(|n| n.contains("2 request(s) outside")));
+    }
+
+    #[test]
+    fn e3_e5_bad_lines_duplicates_and_missing_files_never_fail_a_report() {
+        let a = req("2025-01-04T10:00:00Z", "a", 1, Status::Success, None);
+        let mut subject = Event::subject(
+            crate::eventlog::EventKind::Use,
+            "s",
+            crate::eventlog::Source::MemoryRead,
+            vec![],
+        );
+        subject.occurred_at_ns = ns("2025-01-04T10:00:00Z");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("events.jsonl");
+        let text = format!(
+            "{}\n\nnot json\n{}\n{}\n{{\"id\":\"x\"}}\n{}\n",
+            a.to_line(),
+            a.to_line(),
+            subject.to_line(),
+            r#"{"id":"01a21073-32ea-7686-99db-a76c4f4df3a9","occurred_at":"2025-01-04T10:00:00Z","event":"request","tokens":{"input":-1}}"#
+        );
+        std::fs::write(&p, text).unwrap();
+        let r = from_log(&p, &Query::new(GroupBy::Bridge)).unwrap();
+        assert_eq!(r.total.requests, 1);
+        assert_eq!(r.lines.malformed, 3);
+        assert_eq!(r.lines.blank, 1);
+        assert_eq!(r.lines.duplicates, 1);
+        assert_eq!(r.other_events, 1);
+        assert_eq!(r.notes[0], "skipped 3 malformed lines");
+        // The same lines are malformed for an import.
+        assert_eq!(crate::eventlog::read_events(&p).unwrap().counts, r.lines);
+
+        let r = from_log(dir.path().join("missing.jsonl"), &Query::new(GroupBy::Day)).unwrap();
+        assert!(!r.exists && r.is_empty() && r.notes.is_empty());
+    }
+
+    #[test]
+    fn tracker_directories_report_their_hourly_history() {
+        use crate::clock::ManualClock;
+        use crate::{
+            FileBackedTracker, NewUsageLog, TrackerOptions, Usage, UsageStatus, UsageTracker,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(ns("2025-01-04T23:30:00Z") / 1_000_000);
+        let t = FileBackedTracker::open_with_clock(
+            dir.path(),
+            TrackerOptions::default(),
+            std::sync::Arc::new(clock.clone()),
+        )
+        .unwrap();
+        for (bridge, status) in [
+            ("openai/gpt-4o", UsageStatus::Success),
+            ("local", UsageStatus::Error),
+        ] {
+            t.track(&NewUsageLog {
+                bridge_id: bridge,
+                usage: Usage {
+                    prompt_tokens: 10,
+                    completion_tokens: 5,
+                    total_tokens: 15,
+                },
+                duration_ms: None,
+                status,
+            })
+            .unwrap();
+            clock.advance(3_600_000);
+        }
+        t.close().unwrap();
+        let mut q = Query::new(GroupBy::Day);
+        let r = from_dir(dir.path(), &q).unwrap();
+        assert_eq!(r.store, StoreKind::Dir);
+        assert_eq!(keys(&r), vec![("2025-01-04", 1), ("2025-01-05", 1)]);
+        assert_eq!(r.total.errors, 1);
+        assert_eq!(r.total.input_tokens, 20);
+        assert_eq!(r.total.output_tokens, 10);
+        assert_eq!(r.total.cost_nano(), None);
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
+        q.zone = Zone::parse("Asia/Kolkata").unwrap();
+        let r = from_dir(dir.path(), &q).unwrap();
+        assert_eq!(keys(&r), vec![("2025-01-05", 2)]);
+        assert!(r.notes[0].contains("per hour"), "{:?}", r.notes);
+        q.by = GroupBy::Provider;
+        q.zone = Zone::Utc;
+        assert_eq!(
+            keys(&from_dir(dir.path(), &q).unwrap()),
+            vec![("local", 1), ("openai", 1)]
+        );
+        let r = from_dir(dir.path().join("none"), &q).unwrap();
+        assert!(!r.exists && r.is_empty());
+        let e = from_db("/x/ledger.db", &q).unwrap_err().to_string();
+        assert!(
+            e.contains("not available yet") && e.contains("issue 5"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn wrong_group_names_list_the_choices() {
+        let e = GroupBy::parse("week").unwrap_err().to_string();
+        assert!(
+            e.contains("\"week\"") && e.contains("day, month, bridge, model, provider"),
+            "{e}"
+        );
+        for g in GroupBy::ALL {
+            assert_eq!(GroupBy::parse(g.as_str()).unwrap(), g);
+        }
+    }
+}
