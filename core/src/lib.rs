@@ -4,11 +4,14 @@
 //! Requirement IDs (T, X, ...) refer to `REQUIREMENTS.md`; see
 //! `docs/ARCHITECTURE.md` for how an event flows from the call to disk.
 
+pub mod cliproxy;
 pub mod clock;
 pub mod error;
 pub mod eventlog;
+pub mod export;
 pub mod file_tracker;
 pub mod health;
+pub mod import;
 pub mod ledger;
 pub mod model;
 pub mod options;

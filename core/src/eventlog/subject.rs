@@ -130,6 +130,43 @@ pub fn report<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<SubjectRec
     r.finish()
 }
 
+/// The per-subject report of an event log file, with what the read
+/// skipped.
+#[derive(Debug, Clone, Default)]
+pub struct LogSubjects {
+    /// False when the file does not exist (the report is then empty).
+    pub exists: bool,
+    pub records: Vec<SubjectRecord>,
+    pub lines: crate::eventlog::LineCounts,
+    /// `skipped 3 malformed lines` and the like.
+    pub notes: Vec<String>,
+}
+
+/// Reads the log at `path` and reports per subject the events in
+/// `[since_ns, until_ns)`. A missing file is an empty report; bad lines are
+/// skipped and counted.
+pub fn from_log(
+    path: impl AsRef<std::path::Path>,
+    since_ns: Option<i64>,
+    until_ns: Option<i64>,
+) -> crate::error::Result<LogSubjects> {
+    let read = crate::eventlog::read_events(path)?;
+    let mut r = SubjectReport::new();
+    for e in &read.events {
+        if since_ns.is_none_or(|s| e.occurred_at_ns >= s)
+            && until_ns.is_none_or(|u| e.occurred_at_ns < u)
+        {
+            r.add(e);
+        }
+    }
+    Ok(LogSubjects {
+        exists: read.exists,
+        records: r.finish(),
+        lines: read.counts,
+        notes: read.counts.notes(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     //! The seed's own tests, with the seed's numbers (FORMATS-EXTERNAL §2).
