@@ -8,6 +8,7 @@
 //! moves a file. What recovery would have repaired is reported in `notes`.
 
 pub mod grouped;
+pub mod render;
 pub mod zone;
 
 use crate::error::{Error, Result};
