@@ -1,7 +1,8 @@
-//! The usagebook C ABI (B1): opaque tracker handles, `usagebook_status`
-//! codes, a thread-local last-error message, and owned strings freed by
-//! `usagebook_string_free`. The header `include/usagebook.h` is generated
-//! from this crate by `cargo xtask gen-header` (pinned cbindgen).
+//! The usagebook C ABI (B1): opaque tracker, ledger and hold handles,
+//! `usagebook_status` codes, a thread-local last-error message, and owned
+//! strings freed by `usagebook_string_free`. The header
+//! `include/usagebook.h` is generated from this crate by `cargo xtask
+//! gen-header` (pinned cbindgen).
 //!
 //! Conventions (model: rustls-ffi), checked by `tests/guard.rs`:
 //! - every exported body runs inside `ffi_guard!` or `ffi_guard_value!`,
@@ -17,12 +18,14 @@
 #[macro_use]
 mod guard;
 mod args;
+mod ledger;
 mod status;
 mod tracker;
 mod version;
 
 pub use args::usagebook_string_free;
 pub use guard::usagebook_last_error_message;
+pub use ledger::*;
 pub use status::{usagebook_status, usagebook_status_code, usagebook_status_str};
 pub use tracker::*;
 pub use version::usagebook_version;

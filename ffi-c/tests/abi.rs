@@ -240,7 +240,7 @@ fn t9_t11_file_tracker_lock_close_and_reopen() {
 
 #[test]
 fn b1_status_strings_are_static_and_total() {
-    for code in 0..=8u32 {
+    for code in 0..=9u32 {
         let s = unsafe { CStr::from_ptr(usagebook_status_str(code)) }
             .to_str()
             .unwrap();
@@ -249,4 +249,5 @@ fn b1_status_strings_are_static_and_total() {
     let s = unsafe { CStr::from_ptr(usagebook_status_str(12345)) };
     assert_eq!(s.to_str().unwrap(), "unknown usagebook_status");
     assert_eq!(USAGEBOOK_PANIC as u32, 8, "status numbers are fixed");
+    assert_eq!(USAGEBOOK_BUDGET_EXCEEDED as u32, 9);
 }

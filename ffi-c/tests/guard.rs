@@ -166,10 +166,30 @@ fn b1_every_export_runs_inside_the_panic_guard() {
         no_mangle,
         "every #[no_mangle] item should be a guarded `pub [unsafe] extern \"C\" fn`: found {exports:?}"
     );
+    // 17 tracker/core exports + 12 ledger/hold exports (L1-L12).
     assert!(
-        exports.len() >= 17,
+        exports.len() >= 29,
         "expected all exports, found {exports:?}"
     );
+    for name in [
+        "usagebook_ledger_open",
+        "usagebook_ledger_write_event_json",
+        "usagebook_ledger_reserve",
+        "usagebook_ledger_commit",
+        "usagebook_ledger_cancel",
+        "usagebook_hold_free",
+        "usagebook_hold_info_json",
+        "usagebook_ledger_spend_today",
+        "usagebook_ledger_reserved_today",
+        "usagebook_ledger_flush",
+        "usagebook_ledger_health_json",
+        "usagebook_ledger_close",
+    ] {
+        assert!(
+            exports.iter().any(|e| e == name),
+            "{name} is not a guarded export"
+        );
+    }
 }
 
 #[test]

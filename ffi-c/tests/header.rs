@@ -60,7 +60,7 @@ fn b1_header_declares_every_export() {
             count += 1;
         }
     }
-    assert!(count >= 17, "found only {count} exports");
+    assert!(count >= 29, "found only {count} exports");
 }
 
 #[test]
@@ -68,4 +68,16 @@ fn b1_header_documents_ownership() {
     let h = header();
     assert!(h.contains("usagebook_string_free"));
     assert!(h.contains("must be released with usagebook_tracker_close()"));
+    assert!(h.contains("must be released with usagebook_ledger_close()"));
+    assert!(h.contains("must be freed with\n *    usagebook_hold_free()"));
+}
+
+#[test]
+fn b1_header_declares_ledger_handles_and_budget_status() {
+    let h = header();
+    assert!(h.contains("typedef struct usagebook_ledger usagebook_ledger;"));
+    assert!(h.contains("typedef struct usagebook_hold usagebook_hold;"));
+    assert!(h.contains("USAGEBOOK_BUDGET_EXCEEDED = 9,"));
+    // `bool sync` needs <stdbool.h> in C.
+    assert!(h.contains("#include <stdbool.h>"));
 }
