@@ -11,6 +11,7 @@ use crate::ledger::event::LedgerEvent;
 use crate::ledger::money::nano_to_usd;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` is the number
@@ -180,8 +181,30 @@ impl Db {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut inserted = Vec::with_capacity(items.len());
+        // Spend deltas are summed per aggregate row and written once per
+        // row at the end: a batch of 100 commits is ~100 inserts, not 400.
+        let mut spend: HashMap<(i64, String, &str), i64> = HashMap::new();
         for (ev, eff) in items {
-            inserted.push(apply_one(&tx, ev, eff)?);
+            let new = insert_event(&tx, ev, eff)?;
+            if new {
+                apply_holds(&tx, eff)?;
+                if eff.spend_nusd != 0 {
+                    for scope in scope_keys(&eff.provider, &eff.model) {
+                        *spend
+                            .entry((eff.bucket, scope, eff.profile_id.as_str()))
+                            .or_default() += eff.spend_nusd;
+                    }
+                }
+            }
+            inserted.push(new);
+        }
+        {
+            let mut st = tx.prepare_cached(SPEND_UPSERT)?;
+            for ((bucket, scope, profile), nusd) in spend {
+                if nusd != 0 {
+                    st.execute(params![bucket, scope, profile, nusd])?;
+                }
+            }
         }
         tx.commit()?;
         Ok(inserted)
@@ -247,7 +270,47 @@ impl Db {
     }
 }
 
+const SPEND_UPSERT: &str =
+    "INSERT INTO spend (bucket, scope, profile_id, nusd) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (bucket, scope, profile_id) DO UPDATE SET nusd = nusd + excluded.nusd";
+
+/// One event with its aggregates (the strict reserve path).
 fn apply_one(
+    c: &Connection,
+    ev: &LedgerEvent,
+    eff: &Effect,
+) -> std::result::Result<bool, rusqlite::Error> {
+    if !insert_event(c, ev, eff)? {
+        return Ok(false);
+    }
+    if eff.spend_nusd != 0 {
+        let mut st = c.prepare_cached(SPEND_UPSERT)?;
+        for scope in scope_keys(&eff.provider, &eff.model) {
+            st.execute(params![eff.bucket, scope, eff.profile_id, eff.spend_nusd])?;
+        }
+    }
+    apply_holds(c, eff)?;
+    Ok(true)
+}
+
+/// Opens or releases the event's hold row.
+fn apply_holds(c: &Connection, eff: &Effect) -> std::result::Result<(), rusqlite::Error> {
+    if let Some(t) = &eff.release {
+        c.prepare_cached("DELETE FROM holds WHERE trace_id = ?1")?
+            .execute([t])?;
+    }
+    if let Some(h) = &eff.open_hold {
+        c.prepare_cached(
+            "INSERT OR REPLACE INTO holds (trace_id, event_id, provider, model, profile_id, amount_nusd, expires_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![h.trace_id, h.event_id, h.provider, h.model, h.profile_id, h.amount_nusd, h.expires_ms])?;
+    }
+    Ok(())
+}
+
+/// Inserts the event row; false when its id was already there (idempotent).
+fn insert_event(
     c: &Connection,
     ev: &LedgerEvent,
     eff: &Effect,
@@ -279,30 +342,7 @@ fn apply_one(
             Value::Object(ev.timing.clone()).to_string(),
             ev.timestamp,
         ])?;
-    if n == 0 {
-        return Ok(false); // a duplicate id: idempotent, nothing else applied
-    }
-    if eff.spend_nusd != 0 {
-        let mut st = c.prepare_cached(
-            "INSERT INTO spend (bucket, scope, profile_id, nusd) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (bucket, scope, profile_id) DO UPDATE SET nusd = nusd + excluded.nusd",
-        )?;
-        for scope in scope_keys(&eff.provider, &eff.model) {
-            st.execute(params![eff.bucket, scope, eff.profile_id, eff.spend_nusd])?;
-        }
-    }
-    if let Some(t) = &eff.release {
-        c.prepare_cached("DELETE FROM holds WHERE trace_id = ?1")?
-            .execute([t])?;
-    }
-    if let Some(h) = &eff.open_hold {
-        c.prepare_cached(
-            "INSERT OR REPLACE INTO holds (trace_id, event_id, provider, model, profile_id, amount_nusd, expires_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![h.trace_id, h.event_id, h.provider, h.model, h.profile_id, h.amount_nusd, h.expires_ms])?;
-    }
-    Ok(true)
+    Ok(n > 0)
 }
 
 fn spend_in(

@@ -203,7 +203,8 @@ mod tests {
     fn l5_validation_names_the_field() {
         let ok = LedgerEvent::new(EventType::Commit, "t", "p", "m", 1.0);
         ok.validate().unwrap();
-        let cases: Vec<(Box<dyn Fn(&mut LedgerEvent)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut LedgerEvent)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (
                 Box::new(|e| e.event_type = EventType::Other("bogus".into())),
                 "event_type",
