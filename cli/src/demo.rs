@@ -2,10 +2,12 @@
 //! real `FileBackedTracker` (with `persistLogs`), with a restart in the
 //! middle, and a check that every total survived it (T9).
 
-use crate::{table, Failure};
+use crate::Failure;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
+use usagebook_core::report::grouped::{self, GroupBy, Query};
+use usagebook_core::report::render::{self, OutputFormat};
 use usagebook_core::{
     report, FileBackedTracker, NewUsageLog, TrackerOptions, Usage, UsageStats, UsageStatus,
     UsageTracker,
@@ -319,6 +321,7 @@ pub fn run(out: &mut impl Write, dir: &Path, events: u64, seed: u64) -> Result<(
         dir.display()
     )?;
     writeln!(out)?;
-    write!(out, "{}", table::render_or_empty(&final_report))?;
+    let table = grouped::from_dir(dir, &Query::new(GroupBy::Bridge))?;
+    write!(out, "{}", render::grouped(&table, OutputFormat::Table))?;
     Ok(())
 }

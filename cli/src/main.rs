@@ -1,13 +1,18 @@
 //! The `usagebook` command. It only parses arguments and prints; every
-//! behaviour (tracking, recovery, read-only reports) is in `usagebook-core`.
+//! behaviour (tracking, recovery, reports, imports, exports) is in
+//! `usagebook-core`.
 
 mod demo;
-mod table;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use usagebook_core::export::ExportFormat;
+use usagebook_core::import::ImportFormat;
+use usagebook_core::report::grouped::{self, GroupBy, Query};
+use usagebook_core::report::render::{self, OutputFormat};
+use usagebook_core::report::zone::{self, Zone};
 
 #[derive(Parser)]
 #[command(
@@ -15,7 +20,8 @@ use std::process::ExitCode;
     version,
     about = "Record, persist and report LLM usage",
     long_about = "Record, persist and report LLM usage.\n\n\
-        DIR is a tracker's baseDir: its files live in DIR/llm-usage."
+        DIR is a tracker's baseDir: its files live in DIR/llm-usage. An event \
+        log is a JSON-lines file of usage events (see docs/cli.md)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,7 +36,7 @@ enum Command {
     /// file-backed tracker with persistLogs, closes and reopens it after 60%
     /// of them, checks that every total survived the restart and that the
     /// files hold exactly what was tracked (exit 1 if not), then prints the
-    /// table `usagebook report` prints.
+    /// table `usagebook report --dir DIR` prints.
     Demo {
         /// Base directory of the tracker (created if missing; existing data
         /// is added to).
@@ -45,19 +51,96 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
-    /// Print per-bridge usage of DIR (works while DIR is in use)
+    /// Report usage per day, month, bridge, model or provider
     ///
-    /// Reads the snapshot, the log and the journal read-only, without taking
-    /// the tracker's lock, so it works while an application has DIR open; it
-    /// counts what a tracker opened on DIR would count, and writes nothing.
+    /// Reads a tracker directory (--dir, read-only and without its lock, so
+    /// it works while an application has it open), an event log (--log; a
+    /// missing file is an empty report), or the ledger database (--db).
+    /// Rows give requests, errors, tokens by kind and cost where known,
+    /// with a TOTAL row. Blank, malformed and duplicate lines are skipped
+    /// and counted. See docs/cli.md.
+    #[command(group(clap::ArgGroup::new("store").required(true).args(["dir", "log", "db"])))]
     Report {
-        /// Base directory of the tracker.
-        #[arg(long, value_name = "DIR")]
-        dir: PathBuf,
-        /// Print JSON: {"perBridge": {<bridgeId>: stats}, "total": stats}.
-        #[arg(long)]
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Rows: day, month, bridge, model, provider; or subject (an event
+        /// log's records, seed 004).
+        #[arg(long, value_name = "KEY", default_value = "bridge")]
+        by: String,
+        #[command(flatten)]
+        window: WindowArgs,
+        /// table (fits 80 columns), json, or csv.
+        #[arg(long, value_name = "FORMAT", default_value = "table")]
+        format: String,
+        /// The same as --format json.
+        #[arg(long, conflicts_with = "format")]
         json: bool,
     },
+    /// Import usage recorded by another tool into an event log
+    ///
+    /// FORMAT is one of: events (usagebook / seed 004 events.jsonl),
+    /// tracker-log (LlmBridgeUsageLog JSON lines, a tracker's
+    /// usage-logs.jsonl), cliproxy (CLIProxyAPI usage export, version 0 or
+    /// 1). PATH is an event log file, created if missing; importing the
+    /// same data again adds nothing. Read it with `usagebook report --log
+    /// PATH`.
+    Import {
+        /// The format of FILE.
+        #[arg(long, value_name = "FORMAT")]
+        from: String,
+        /// The file to import.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The event log to add the events to.
+        #[arg(long, value_name = "PATH")]
+        into: PathBuf,
+    },
+    /// Export events: jsonl, csv, tracker-log or cliproxy
+    ///
+    /// From an event log (--log) or the retained logs of a tracker
+    /// directory (--dir, its usage-logs.jsonl). Writes to stdout, or to
+    /// --out FILE.
+    #[command(group(clap::ArgGroup::new("store").required(true).args(["dir", "log", "db"])))]
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// jsonl, csv, tracker-log, or cliproxy.
+        #[arg(long, value_name = "FORMAT")]
+        format: String,
+        #[command(flatten)]
+        window: WindowArgs,
+        /// Write here instead of stdout.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// A tracker's base directory (its files are in DIR/llm-usage).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// An event log file (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// The ledger's SQLite database (not available yet).
+    #[arg(long, value_name = "FILE")]
+    db: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct WindowArgs {
+    /// From this date on: YYYY-MM-DD or YYYY-MM (in --tz), or an RFC 3339
+    /// time.
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Up to and including this date (YYYY-MM-DD, YYYY-MM), or before this
+    /// RFC 3339 time.
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+    /// Time zone of days, months and dates: UTC, +09:00, Europe/Berlin.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    tz: String,
 }
 
 /// What stops a command: a message for stderr, or a closed stdout (a pager
@@ -88,7 +171,26 @@ fn main() -> ExitCode {
     let mut out = std::io::stdout().lock();
     let res = match cli.command {
         Command::Demo { dir, events, seed } => demo::run(&mut out, &dir, events, seed),
-        Command::Report { dir, json } => report(&mut out, &dir, json),
+        Command::Report {
+            store,
+            by,
+            window,
+            format,
+            json,
+        } => report(
+            &mut out,
+            &store,
+            &by,
+            &window,
+            if json { "json" } else { &format },
+        ),
+        Command::Import { from, file, into } => import(&mut out, &from, &file, &into),
+        Command::Export {
+            store,
+            format,
+            window,
+            out: file,
+        } => export(&mut out, &store, &format, &window, file.as_deref()),
     };
     let res = res.and_then(|()| out.flush().map_err(Failure::from));
     match res {
@@ -100,20 +202,137 @@ fn main() -> ExitCode {
     }
 }
 
-fn report(out: &mut impl Write, dir: &std::path::Path, json: bool) -> Result<(), Failure> {
-    let report = usagebook_core::report::read(dir)?;
-    for note in &report.notes {
-        eprintln!("usagebook: note: {note}");
-    }
-    if json {
-        let text = serde_json::to_string_pretty(&report.to_json())
-            .map_err(|e| Failure::Message(format!("encoding JSON: {e}")))?;
-        writeln!(out, "{text}")?;
-        if !report.exists {
-            eprintln!("usagebook: note: {} does not exist", report.dir.display());
+fn note(text: &str) {
+    eprintln!("usagebook: note: {text}");
+}
+
+/// The zone and the `[since, until)` window of the arguments.
+fn window(w: &WindowArgs) -> Result<(Zone, Option<i64>, Option<i64>), Failure> {
+    let zone = Zone::parse(&w.tz)?;
+    let since = w
+        .since
+        .as_deref()
+        .map(|s| zone::parse_bound(s, &zone, false))
+        .transpose()?;
+    let until = w
+        .until
+        .as_deref()
+        .map(|s| zone::parse_bound(s, &zone, true))
+        .transpose()?;
+    Ok((zone, since, until))
+}
+
+fn report(
+    out: &mut impl Write,
+    store: &StoreArgs,
+    by: &str,
+    w: &WindowArgs,
+    format: &str,
+) -> Result<(), Failure> {
+    let format = OutputFormat::parse(format)?;
+    let (zone, since_ns, until_ns) = window(w)?;
+    if by == "subject" {
+        let Some(log) = &store.log else {
+            return Err(Failure::Message(
+                "--by subject reads an event log: use --log FILE".into(),
+            ));
+        };
+        let r = usagebook_core::eventlog::subject::from_log(log, since_ns, until_ns)?;
+        if format == OutputFormat::Csv {
+            r.notes.iter().for_each(|n| note(n));
         }
+        write!(
+            out,
+            "{}",
+            render::subjects(&r.records, &r.lines, &r.notes, zone, format)
+        )?;
         return Ok(());
     }
-    write!(out, "{}", table::render_or_empty(&report))?;
+    let query = Query {
+        by: GroupBy::parse(by)?,
+        since_ns,
+        until_ns,
+        zone,
+    };
+    let report = match (&store.dir, &store.log, &store.db) {
+        (Some(dir), _, _) => grouped::from_dir(dir, &query)?,
+        (_, Some(log), _) => grouped::from_log(log, &query)?,
+        (_, _, Some(db)) => grouped::from_db(db, &query)?,
+        _ => unreachable!("clap requires one store"),
+    };
+    if format == OutputFormat::Csv {
+        report.notes.iter().for_each(|n| note(n));
+        if !report.exists {
+            note(&format!("{} does not exist", report.path.display()));
+        }
+    }
+    write!(out, "{}", render::grouped(&report, format))?;
+    Ok(())
+}
+
+fn import(out: &mut impl Write, from: &str, file: &Path, into: &Path) -> Result<(), Failure> {
+    let format = ImportFormat::parse(from)?;
+    let summary = usagebook_core::import::import(format, file, into)?;
+    writeln!(
+        out,
+        "imported {} into {}: {}",
+        file.display(),
+        into.display(),
+        summary.describe()
+    )?;
+    Ok(())
+}
+
+fn export(
+    out: &mut impl Write,
+    store: &StoreArgs,
+    format: &str,
+    w: &WindowArgs,
+    file: Option<&Path>,
+) -> Result<(), Failure> {
+    let format = ExportFormat::parse(format)?;
+    let (zone, since_ns, until_ns) = window(w)?;
+    let (mut events, counts) = match (&store.dir, &store.log, &store.db) {
+        (Some(dir), _, _) => {
+            note("from a tracker directory only its retained logs (usage-logs.jsonl, written with persistLogs) are exported; older history is kept as hourly totals only");
+            usagebook_core::import::tracker_dir_events(dir)?
+        }
+        (_, Some(log), _) => {
+            let r = usagebook_core::eventlog::read_events(log)?;
+            if !r.exists {
+                note(&format!("{} does not exist", log.display()));
+            }
+            (r.events, r.counts)
+        }
+        (_, _, Some(db)) => return Err(grouped::ledger_not_available(db).into()),
+        _ => unreachable!("clap requires one store"),
+    };
+    counts.notes().iter().for_each(|n| note(n));
+    events.retain(|e| {
+        since_ns.is_none_or(|s| e.occurred_at_ns >= s)
+            && until_ns.is_none_or(|u| e.occurred_at_ns < u)
+    });
+    let left_out = usagebook_core::export::left_out(&events, format);
+    if left_out > 0 {
+        note(&format!(
+            "left out {left_out} non-request event(s): this format holds requests only"
+        ));
+    }
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let text = usagebook_core::export::export(&events, format, zone, now_ns);
+    match file {
+        Some(path) => {
+            std::fs::write(path, text)
+                .map_err(|e| Failure::Message(format!("writing {}: {e}", path.display())))?;
+            note(&format!(
+                "exported {} event(s) to {}",
+                events.len() as u64 - left_out,
+                path.display()
+            ));
+        }
+        None => out.write_all(text.as_bytes())?,
+    }
     Ok(())
 }

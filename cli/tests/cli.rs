@@ -100,28 +100,38 @@ fn t4_t9_demo_then_report_prints_an_aligned_table_within_80_columns() {
         );
     }
     assert!(lines[6].starts_with("TOTAL"), "{text}");
-    for l in &lines {
+    assert_lined_up(&lines);
+}
+
+/// Every line within 80 columns, and the columns line up: every row has
+/// its fields where the rule's dashes are (text starts there, numbers end
+/// there). The last column may be a "YYYY-MM-DD HH:MM" time.
+fn assert_lined_up(lines: &[&str]) {
+    for l in lines {
         assert!(l.chars().count() <= 80, "wider than 80 columns: {l:?}");
     }
-    // Columns line up: every data row has its fields where the rule's
-    // dashes are (bridge and last-use start there, numbers end there).
     let rule = field_edges(lines[1]);
-    assert_eq!(rule.len(), 8, "{text}");
-    for l in lines[2..5].iter().chain([&lines[6]]) {
+    let n = rule.len();
+    let last_used = lines[0].contains("last used");
+    for l in lines[2..].iter().filter(|l| !l.starts_with('-')) {
         let f = field_edges(l);
-        // The last-used field has a space inside: "YYYY-MM-DD HH:MM".
-        assert_eq!(f.len(), 9, "{l:?}");
+        let expected = if last_used && !l.ends_with(" -") {
+            n + 1
+        } else {
+            n
+        };
+        assert_eq!(f.len(), expected, "{l:?}");
         assert_eq!(f[0].0, rule[0].0, "{l:?}");
-        for c in 1..7 {
+        let numeric = if last_used { n - 1 } else { n };
+        for c in 1..numeric {
             assert_eq!(f[c].1, rule[c].1, "column {c} of {l:?}");
         }
-        assert_eq!(f[7].0, rule[7].0, "{l:?}");
+        if last_used {
+            assert_eq!(f[n - 1].0, rule[n - 1].0, "{l:?}");
+        }
     }
     let header = field_edges(lines[0]);
     assert_eq!(header[0].0, rule[0].0);
-    for c in 1..7 {
-        assert_eq!(header[c].1, rule[c].1, "header column {c}");
-    }
 }
 
 #[test]
@@ -130,16 +140,16 @@ fn t4_report_json_equals_the_totals_the_demo_printed() {
     let out = demo(dir.path(), "300");
     let v = report_json(dir.path());
     let total = &v["total"];
-    assert_eq!(total["totalRequests"], 300);
-    let per = v["perBridge"].as_object().unwrap();
-    assert_eq!(per.len(), 3);
-    let sum = |k: &str| per.values().map(|s| s[k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(total["requests"], 300);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let sum = |k: &str| rows.iter().map(|s| s[k].as_u64().unwrap()).sum::<u64>();
     for k in [
-        "totalRequests",
-        "promptTokens",
-        "completionTokens",
-        "totalTokens",
-        "errorCount",
+        "requests",
+        "errors",
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
     ] {
         assert_eq!(sum(k), total[k].as_u64().unwrap(), "{k}");
     }
@@ -151,19 +161,19 @@ fn t4_report_json_equals_the_totals_the_demo_printed() {
         .unwrap()
         .to_string();
     let fields: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!(fields[1], total["totalRequests"].to_string());
-    assert_eq!(fields[2], total["promptTokens"].to_string());
-    assert_eq!(fields[3], total["completionTokens"].to_string());
-    assert_eq!(fields[4], total["totalTokens"].to_string());
-    let avg = total["averageTokensPerRequest"].as_f64().unwrap();
-    assert_eq!(fields[5], format!("{avg:.0}"));
-    assert_eq!(fields[6], total["errorCount"].to_string());
-    assert!(total["lastUsedAt"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(fields[1], total["requests"].to_string());
+    assert_eq!(fields[2], total["errors"].to_string());
+    assert_eq!(fields[3], total["input_tokens"].to_string());
+    assert_eq!(fields[4], total["output_tokens"].to_string());
+    assert_eq!(fields[5], total["total_tokens"].to_string());
+    assert!(total["last_used_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(total["cost_usd"], serde_json::Value::Null);
+    assert_eq!(total["unpriced_requests"], 300);
 
     // A second demo adds to the data and says so.
     let out = demo(dir.path(), "100");
     assert!(out.contains("already has 300 requests"), "{out}");
-    assert_eq!(report_json(dir.path())["total"]["totalRequests"], 400);
+    assert_eq!(report_json(dir.path())["total"]["requests"], 400);
 }
 
 #[test]
@@ -179,9 +189,10 @@ fn report_on_a_missing_directory_is_a_clear_empty_report() {
     );
 
     let v = report_json(&missing);
-    assert_eq!(v["perBridge"], serde_json::json!({}));
-    assert_eq!(v["total"]["totalRequests"], 0);
-    assert!(v["total"].get("lastUsedAt").is_none());
+    assert_eq!(v["rows"], serde_json::json!([]));
+    assert_eq!(v["exists"], false);
+    assert_eq!(v["total"]["requests"], 0);
+    assert_eq!(v["total"]["last_used_at"], serde_json::Value::Null);
     assert!(!missing.exists(), "report must not create the directory");
 }
 
@@ -236,9 +247,10 @@ fn t11_report_works_while_a_tracker_holds_the_lock() {
     );
 
     let v = report_json(dir.path());
-    assert_eq!(v["perBridge"]["held/bridge"]["totalRequests"], 5);
-    assert_eq!(v["total"]["promptTokens"], 60);
-    assert_eq!(v["total"]["totalTokens"], 85);
+    assert_eq!(v["rows"][0]["key"], "held/bridge");
+    assert_eq!(v["rows"][0]["requests"], 5);
+    assert_eq!(v["total"]["input_tokens"], 60);
+    assert_eq!(v["total"]["total_tokens"], 85);
     let o = report(dir.path(), false);
     assert!(o.status.success());
     assert!(stdout(&o).contains("held/bridge"), "{}", stdout(&o));

@@ -3,8 +3,9 @@
 //!
 //! The table gives up detail, in this order, until it fits: exact token
 //! counts (shown as 12.3k / 4.5M), the "last used" column, exact request
-//! and error counts, the second space between columns, and finally the end
-//! of long keys (cut with `~`). JSON and CSV are always exact.
+//! and error counts, the second space between columns. If keys still do
+//! not fit, they are cut (with `~`) at the first of those steps that
+//! leaves them 20 columns. JSON and CSV are always exact.
 
 use crate::error::{Error, Result};
 use crate::eventlog::event::format_usd;
@@ -149,7 +150,10 @@ fn layout(cols: &[Col], total_row: bool) -> String {
             .max()
             .unwrap_or(0)
     };
-    let mut chosen = None;
+    // The first step where every key fits whole; failing that, the first
+    // (after compacting tokens) that leaves keys 20 columns; else the last.
+    let mut fitting = None;
+    let mut cut = None;
     for (i, s) in STEPS.iter().enumerate() {
         let picked = pick(*s);
         let widths: Vec<usize> = picked.iter().map(|(c, cells)| width(c, cells)).collect();
@@ -163,16 +167,21 @@ fn layout(cols: &[Col], total_row: bool) -> String {
             + s.gap * picked.len().saturating_sub(1);
         let avail = MAX_WIDTH.saturating_sub(rest);
         let natural = flex.map_or(0, |f| widths[f]);
-        let last = i == STEPS.len() - 1;
-        if natural <= avail || (i >= 1 && avail >= FLEX_MIN_PREFERRED) || last {
-            let mut widths = widths;
-            if let Some(f) = flex {
-                widths[f] = natural.min(avail.max(FLEX_MIN));
-            }
-            chosen = Some((picked, widths, s.gap));
+        let mut widths = widths;
+        if let Some(f) = flex {
+            widths[f] = natural.min(avail.max(FLEX_MIN));
+        }
+        let candidate = (picked, widths, s.gap);
+        if natural <= avail {
+            fitting = Some(candidate);
             break;
         }
+        let last = i == STEPS.len() - 1;
+        if cut.is_none() && ((i >= 1 && avail >= FLEX_MIN_PREFERRED) || last) {
+            cut = Some(candidate);
+        }
     }
+    let chosen = fitting.or(cut);
     let Some((picked, widths, gap)) = chosen else {
         return String::new();
     };
@@ -534,7 +543,7 @@ pub fn subjects(
                 let mut slug = Col::new("slug", true, Kind::Flex);
                 let mut uses = Col::new("uses", false, Kind::Count);
                 let mut last = Col::new("last used", true, Kind::Text);
-                let mut exp = Col::new("exposed", false, Kind::Count);
+                let mut exp = Col::new("exps", false, Kind::Count);
                 let mut per = Col::new("tok/inj", false, Kind::Tokens);
                 let mut tot = Col::new("exp tok", false, Kind::Tokens);
                 let mut src = Col::new("sources", true, Kind::Text);
@@ -543,8 +552,9 @@ pub fn subjects(
                     kind.push_text(r.kind.clone());
                     slug.push_text(r.slug.clone());
                     uses.push_num(r.use_count);
+                    // The day only: room for the per-source breakdown.
                     last.push_text(r.last_used_at_ns.map_or("-".into(), |ns| {
-                        rfc3339::format_local(ns, zone.offset_at(ns), false)
+                        rfc3339::format_local(ns, zone.offset_at(ns), false)[..10].to_string()
                     }));
                     exp.push_num(r.resident_exposure_count);
                     per.push_num(r.estimated_tokens_per_injection);

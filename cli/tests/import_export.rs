@@ -1,0 +1,204 @@
+//! `usagebook import`, `export` and the report's error cases, run as the
+//! built binary on real files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn usagebook(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_usagebook"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("running usagebook")
+}
+
+fn ok(args: &[&str]) -> (String, String) {
+    let o = usagebook(args);
+    let (out, err) = (
+        String::from_utf8(o.stdout).unwrap(),
+        String::from_utf8(o.stderr).unwrap(),
+    );
+    assert!(o.status.success(), "usagebook {args:?}: {err}");
+    (out, err)
+}
+
+fn fails(args: &[&str], code: i32) -> String {
+    let o = usagebook(args);
+    assert_eq!(o.status.code(), Some(code), "usagebook {args:?}");
+    String::from_utf8(o.stderr).unwrap()
+}
+
+fn fixture(name: &str) -> String {
+    format!("../core/tests/fixtures/{name}")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn import_prints_added_and_skipped_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("usage-events.jsonl");
+    let t7 = fixture("tracker-usage-logs.jsonl");
+    let args = ["import", "--from", "tracker-log", &t7, "--into", s(&log)];
+    let (out, _) = ok(&args);
+    assert!(
+        out.ends_with(": added 5, skipped 0; skipped 1 malformed line\n"),
+        "{out}"
+    );
+    let (out, _) = ok(&args);
+    assert!(
+        out.ends_with(": added 0, skipped 5; skipped 1 malformed line\n"),
+        "{out}"
+    );
+    let cp = fixture("cliproxy-export-v1.json");
+    let (out, _) = ok(&["import", "--from", "cliproxy", &cp, "--into", s(&log)]);
+    assert!(out.contains("added 4, skipped 1"), "{out}");
+    let yoi = fixture("yoi-events.jsonl");
+    let (out, _) = ok(&["import", "--from", "events", &yoi, "--into", s(&log)]);
+    assert!(out.contains("added 7, skipped 1"), "{out}");
+
+    // The report reads it back.
+    let (out, _) = ok(&["report", "--log", s(&log), "--by", "month"]);
+    let row = |key: &str| -> Vec<String> {
+        let l = out.lines().find(|l| l.starts_with(key)).unwrap();
+        l.split_whitespace().map(String::from).collect()
+    };
+    assert_eq!(row("2025-01")[1], "5", "{out}");
+    assert_eq!(row("2025-03")[1], "4", "{out}");
+    assert_eq!(row("TOTAL")[1], "9", "{out}");
+    assert!(out.contains("7 non-request event(s)"), "{out}");
+    let (out, _) = ok(&["report", "--log", s(&log), "--by", "subject"]);
+    assert!(out.contains("knowledge  policy"), "{out}");
+}
+
+#[test]
+fn every_format_exports_and_imports_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.jsonl");
+    let cp = fixture("cliproxy-export-v1.json");
+    ok(&["import", "--from", "cliproxy", &cp, "--into", s(&log)]);
+    for (export, import) in [
+        ("jsonl", "events"),
+        ("tracker-log", "tracker-log"),
+        ("cliproxy", "cliproxy"),
+    ] {
+        let file = dir.path().join(format!("out.{export}"));
+        let (_, err) = ok(&[
+            "export",
+            "--log",
+            s(&log),
+            "--format",
+            export,
+            "--out",
+            s(&file),
+        ]);
+        assert!(err.contains("exported 4 event(s)"), "{err}");
+        let fresh = dir.path().join(format!("fresh-{export}.jsonl"));
+        let (out, _) = ok(&["import", "--from", import, s(&file), "--into", s(&fresh)]);
+        assert!(out.contains("added 4, skipped 0"), "{export}: {out}");
+    }
+    // The cliproxy export of the first log, imported into it: nothing new.
+    let file = dir.path().join("out.cliproxy");
+    let (out, _) = ok(&["import", "--from", "cliproxy", s(&file), "--into", s(&log)]);
+    assert!(out.contains("added 0, skipped 4"), "{out}");
+    // CSV to stdout: a header and one row an event.
+    let (out, _) = ok(&["export", "--log", s(&log), "--format", "csv"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("id,occurred_at,event,bridge,provider,model,"));
+    assert_eq!(lines.len(), 5);
+}
+
+#[test]
+fn wrong_format_names_are_errors_listing_the_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.jsonl");
+    let t7 = fixture("tracker-usage-logs.jsonl");
+    let err = fails(&["import", "--from", "excel", &t7, "--into", s(&log)], 1);
+    for f in ["events", "tracker-log", "cliproxy"] {
+        assert!(err.contains(f), "{err}");
+    }
+    assert!(!log.exists(), "nothing written");
+    let err = fails(&["export", "--log", &t7, "--format", "xml"], 1);
+    assert!(err.contains("jsonl") && err.contains("csv"), "{err}");
+    let err = fails(&["report", "--log", &t7, "--format", "xml"], 1);
+    assert!(err.contains("table, json, csv"), "{err}");
+    let err = fails(&["report", "--log", &t7, "--by", "week"], 1);
+    assert!(err.contains("day, month, bridge, model, provider"), "{err}");
+    let err = fails(&["report", "--log", &t7, "--tz", "Mars/Olympus"], 1);
+    assert!(err.contains("unknown time zone"), "{err}");
+    let err = fails(&["report", "--log", &t7, "--since", "yesterday"], 1);
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+    let v2 = fixture("cliproxy-export-v2.json");
+    let err = fails(&["import", "--from", "cliproxy", &v2, "--into", s(&log)], 1);
+    assert!(
+        err.contains("unsupported CLIProxyAPI export version 2"),
+        "{err}"
+    );
+    let err = fails(&["report", "--dir", s(dir.path()), "--by", "subject"], 1);
+    assert!(err.contains("--log"), "{err}");
+}
+
+#[test]
+fn db_is_not_available_yet_and_missing_logs_are_empty_reports() {
+    let err = fails(&["report", "--db", "/tmp/ledger.db"], 1);
+    assert!(
+        err.contains("not available yet") && err.contains("issue 5"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none.jsonl");
+    let (out, _) = ok(&["report", "--log", s(&missing), "--by", "day"]);
+    assert!(
+        out.starts_with("no usage data:") && out.contains("does not exist"),
+        "{out}"
+    );
+    let (out, _) = ok(&["report", "--log", s(&missing), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["exists"], false);
+    assert_eq!(v["total"]["requests"], 0);
+    assert!(!missing.exists(), "a report creates nothing");
+    // Store arguments: exactly one.
+    let err = fails(&["report", "--by", "day"], 2);
+    assert!(err.contains("--dir"), "{err}");
+    let err = fails(&["report", "--log", "a", "--dir", "b"], 2);
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+#[test]
+fn demo_csv_by_day_opens_cleanly_in_a_spreadsheet() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&["demo", "--dir", s(dir.path()), "--events", "200"]);
+    let (out, err) = ok(&[
+        "report",
+        "--dir",
+        s(dir.path()),
+        "--by",
+        "day",
+        "--format",
+        "csv",
+    ]);
+    assert!(err.is_empty(), "notes go to stderr, none expected: {err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "day,requests,errors,input_tokens,output_tokens,reasoning_tokens,cached_tokens,total_tokens,cost_usd,unpriced_requests,last_used"
+    );
+    assert!(lines.len() >= 3);
+    for l in &lines {
+        assert_eq!(l.split(',').count(), 11, "{l}");
+        assert!(!l.contains('"'), "plain fields only: {l}");
+    }
+    let total: Vec<&str> = lines.last().unwrap().split(',').collect();
+    assert_eq!(total[0], "TOTAL");
+    assert_eq!(total[1], "200");
+    // Every data row's day is a date a spreadsheet reads.
+    for l in &lines[1..lines.len() - 1] {
+        let day = l.split(',').next().unwrap();
+        assert!(
+            day.len() == 10 && day.as_bytes()[4] == b'-' && day.as_bytes()[7] == b'-',
+            "{day}"
+        );
+    }
+}
