@@ -7,8 +7,10 @@
 #     possible are errors; tests/c/valgrind.supp documents the one
 #     suppression, a Rust std allocation);
 #   - the vector runner also linked against the static library.
-# Also checks that every symbol the library exports is called by both test
-# programs. Ends with "<N> passed, <M> failed"; exits non-zero on any failure.
+# Also checks that every symbol the library exports is called from C (by
+# test_api.c or test_ledger.c) and from C++ (test_api.cpp), and compiles and
+# runs the README's ledger example (ledger_example.c; its text must match
+# the README's). Ends with "<N> passed, <M> failed"; exits non-zero on any failure.
 #
 # Usage: bash tests/c/run.sh            (PROFILE=release for target/release)
 set -uo pipefail
@@ -57,30 +59,42 @@ build() { # name compiler flags... -- sources...
 
 build test_api gcc "${CFLAGS[@]}" tests/c/test_api.c "${LINK[@]}"
 build test_api_cpp g++ "${CXXFLAGS[@]}" tests/c/test_api.cpp "${LINK[@]}"
+build test_ledger gcc "${CFLAGS[@]}" tests/c/test_ledger.c "${LINK[@]}"
+build ledger_example gcc "${CFLAGS[@]}" tests/c/ledger_example.c "${LINK[@]}"
 build vectors gcc "${CFLAGS[@]}" tests/c/vectors.c "${LINK[@]}"
 build vectors_static gcc "${CFLAGS[@]}" tests/c/vectors.c -L "$libdir" \
   -Wl,-Bstatic -lusagebook -Wl,-Bdynamic -ldl
 if [ $have_san = 1 ]; then
   build test_api_san gcc "${CFLAGS[@]}" "${SAN[@]}" tests/c/test_api.c "${LINK[@]}"
   build test_api_cpp_san g++ "${CXXFLAGS[@]}" "${SAN[@]}" tests/c/test_api.cpp "${LINK[@]}"
+  build test_ledger_san gcc "${CFLAGS[@]}" "${SAN[@]}" tests/c/test_ledger.c "${LINK[@]}"
   build vectors_san gcc "${CFLAGS[@]}" "${SAN[@]}" tests/c/vectors.c "${LINK[@]}"
 fi
 
-# Every exported symbol is exercised by the C and the C++ program.
+# Every exported symbol is exercised from C and from C++.
 exports=$(nm -D --defined-only "$libdir/libusagebook.so" | awk '{print $3}' | grep '^usagebook_' | sort)
 if [ -z "$exports" ]; then
   fail "no usagebook_ symbols exported by $libdir/libusagebook.so"
 fi
 for sym in $exports; do
-  for src in tests/c/test_api.c tests/c/test_api.cpp; do
-    if grep -q "\b$sym(" "$src"; then
+  for srcs in "tests/c/test_api.c tests/c/test_ledger.c" "tests/c/test_api.cpp"; do
+    # shellcheck disable=SC2086 # $srcs is a list of files
+    if grep -q "\b$sym(" $srcs; then
       passed=$((passed + 1))
     else
-      fail "$src never calls $sym"
+      fail "none of $srcs calls $sym"
     fi
   done
 done
 echo "exports: $(echo "$exports" | wc -l) symbols, each called from C and C++"
+
+# The README's ledger example is tests/c/ledger_example.c, verbatim.
+readme_example=$(awk '/^<!-- ledger_example.c -->$/{on=1; next} on && /^```c$/{inside=1; next} inside && /^```$/{exit} inside' README.md)
+if [ "$readme_example" = "$(cat tests/c/ledger_example.c)" ]; then
+  passed=$((passed + 1))
+else
+  fail "README.md's ledger example differs from tests/c/ledger_example.c"
+fi
 
 shopt -s nullglob
 vectors=(tests/vectors/*.json)
@@ -121,16 +135,34 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 [ -x "$work/test_api" ] && run c "$work/test_api" "$(scratch c)"
 [ -x "$work/test_api_cpp" ] && run cpp "$work/test_api_cpp" "$(scratch cpp)"
+[ -x "$work/test_ledger" ] && run ledger "$work/test_ledger" "$(scratch ledger)"
+if [ -x "$work/ledger_example" ]; then
+  # Run twice: the second run sees the first run's spend after reopening.
+  d=$(scratch example)
+  if "$work/ledger_example" "$d/ledger.db" >"$work/example1.log" 2>&1 &&
+    "$work/ledger_example" "$d/ledger.db" >"$work/example2.log" 2>&1 &&
+    grep -q "spent today: \$0.040000, reserved: \$0.000000" "$work/example1.log" &&
+    grep -q "spent today: \$0.080000, reserved: \$0.000000" "$work/example2.log" &&
+    grep -q "refused: budget exceeded" "$work/example1.log"; then
+    passed=$((passed + 1))
+    echo "ok   ledger-example: run twice, spend survives the restart"
+  else
+    cat "$work/example1.log" "$work/example2.log" 2>/dev/null
+    fail "ledger_example"
+  fi
+fi
 [ -x "$work/vectors" ] && run vectors "$work/vectors" "${vectors[@]}"
 [ -x "$work/vectors_static" ] && run vectors-static-lib "$work/vectors_static" "${vectors[@]}"
 if [ $have_san = 1 ]; then
   [ -x "$work/test_api_san" ] && run c-asan-ubsan "$work/test_api_san" "$(scratch c-san)"
   [ -x "$work/test_api_cpp_san" ] && run cpp-asan-ubsan "$work/test_api_cpp_san" "$(scratch cpp-san)"
+  [ -x "$work/test_ledger_san" ] && run ledger-asan-ubsan "$work/test_ledger_san" "$(scratch ledger-san)"
   [ -x "$work/vectors_san" ] && run vectors-asan-ubsan "$work/vectors_san" "${vectors[@]}"
 fi
 if [ $have_valgrind = 1 ]; then
   [ -x "$work/test_api" ] && run c-valgrind "${VG[@]}" "$work/test_api" "$(scratch c-vg)"
   [ -x "$work/test_api_cpp" ] && run cpp-valgrind "${VG[@]}" "$work/test_api_cpp" "$(scratch cpp-vg)"
+  [ -x "$work/test_ledger" ] && run ledger-valgrind "${VG[@]}" "$work/test_ledger" "$(scratch ledger-vg)"
   [ -x "$work/vectors" ] && run vectors-valgrind "${VG[@]}" "$work/vectors" "${vectors[@]}"
 fi
 

@@ -1,7 +1,8 @@
-/* The C ABI from C (B1): every exported function, including NULL pointers,
- * invalid UTF-8, bad JSON, unknown options, a locked directory (T11), close
- * and reopen (T9), track/stats/logs/clear/flush (T2-T5, T8), health (X2),
- * the no-op and in-memory trackers (T12), clock injection and threads.
+/* The C ABI from C (B1): every tracker function (the ledger's are in
+ * test_ledger.c), including NULL pointers, invalid UTF-8, bad JSON, unknown
+ * options, a locked directory (T11), close and reopen (T9),
+ * track/stats/logs/clear/flush (T2-T5, T8), health (X2), the no-op and
+ * in-memory trackers (T12), clock injection and threads.
  *
  * Usage: test_api <empty scratch directory> */
 #define _POSIX_C_SOURCE 200809L
@@ -40,7 +41,8 @@ static void test_version_and_statuses(void) {
 
   usagebook_status all[] = {USAGEBOOK_OK,      USAGEBOOK_NULL_ARGUMENT, USAGEBOOK_INVALID_UTF8,
                             USAGEBOOK_INVALID_ARGUMENT, USAGEBOOK_IO_ERROR, USAGEBOOK_LOCKED,
-                            USAGEBOOK_CLOSED,  USAGEBOOK_UNSUPPORTED_FORMAT, USAGEBOOK_PANIC};
+                            USAGEBOOK_CLOSED,  USAGEBOOK_UNSUPPORTED_FORMAT, USAGEBOOK_PANIC,
+                            USAGEBOOK_BUDGET_EXCEEDED};
   for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++) {
     CHECK(all[i] == i, "status %u has number %u: numbers are fixed", i, (unsigned)all[i]);
     const char *s = usagebook_status_str(all[i]);

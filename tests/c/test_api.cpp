@@ -1,6 +1,7 @@
 // The C ABI from C++ (B1): the header compiles as C++ (extern "C", typed
-// enums), and an RAII wrapper calls every exported function, including the
-// failure paths (NULL, invalid UTF-8, bad JSON, unknown options, lock).
+// enums), and RAII wrappers call every exported function, including the
+// failure paths (NULL, invalid UTF-8, bad JSON, unknown options, lock), and
+// the budget ledger (holds settled once, strict budget, reopen; L6, L7).
 //
 // Usage: test_api_cpp <empty scratch directory>
 #include "usagebook.h"
@@ -56,6 +57,44 @@ usagebook_stats stats(const usagebook_tracker *t, const char *bridge) {
   usagebook_stats s{};
   CHECK_STATUS(usagebook_tracker_stats(t, bridge, &s), USAGEBOOK_OK);
   return s;
+}
+
+// A ledger closed (and checked) when it goes out of scope; holds freed.
+struct LedgerCloser {
+  void operator()(usagebook_ledger *l) const {
+    usagebook_status s = usagebook_ledger_close(l);
+    CHECK(s == USAGEBOOK_OK, "ledger close: %s", usagebook_status_str(s));
+  }
+};
+using Ledger = std::unique_ptr<usagebook_ledger, LedgerCloser>;
+struct HoldFree {
+  void operator()(usagebook_hold *h) const { usagebook_hold_free(h); }
+};
+using Hold = std::unique_ptr<usagebook_hold, HoldFree>;
+
+double spend_today(usagebook_ledger *l, const char *scope = nullptr) {
+  double usd = -1;
+  CHECK_STATUS(usagebook_ledger_spend_today(l, scope, nullptr, &usd), USAGEBOOK_OK);
+  return usd;
+}
+
+double reserved_today(usagebook_ledger *l) {
+  double usd = -1;
+  CHECK_STATUS(usagebook_ledger_reserved_today(l, nullptr, nullptr, &usd), USAGEBOOK_OK);
+  return usd;
+}
+
+Hold reserve(usagebook_ledger *l, const char *trace, double usd,
+             usagebook_status want = USAGEBOOK_OK) {
+  usagebook_hold *h = nullptr;
+  CHECK_STATUS(usagebook_ledger_reserve(l, trace, "openai", "gpt-4o", usd, nullptr, &h), want);
+  return Hold(h);
+}
+
+// Takes ownership of a usagebook string (NULL gives "").
+std::string take(char *out) {
+  OwnedString owned(out);
+  return owned ? std::string(owned.get()) : std::string();
 }
 
 std::atomic<int64_t> g_now{1736000000000LL};
@@ -172,6 +211,82 @@ void test_file(const std::string &base) {
   CHECK(logs(again.get(), "odd") == before_logs, "reopen: same logs");
 }
 
+void test_ledger(const std::string &base) {
+  std::string path = base + "/cpp-ledger.db";
+  const char *strict = R"({"mode":"strict_budget","dailyBudgetUsd":1.0})";
+  usagebook_ledger *raw = nullptr;
+  CHECK_STATUS(usagebook_ledger_open(path.c_str(), R"({"dailyBudgetUSD":1})", &raw), USAGEBOOK_INVALID_ARGUMENT);
+  CHECK_CONTAINS(usagebook_last_error_message(), "dailyBudgetUSD");
+  CHECK_STATUS(usagebook_ledger_open(kBadUtf8, nullptr, &raw), USAGEBOOK_INVALID_UTF8);
+  CHECK_STATUS(usagebook_ledger_open(nullptr, strict, &raw), USAGEBOOK_NULL_ARGUMENT);
+  CHECK_STATUS(usagebook_ledger_open(path.c_str(), strict, nullptr), USAGEBOOK_NULL_ARGUMENT);
+  CHECK(raw == nullptr, "untouched");
+  CHECK_STATUS(usagebook_ledger_open(path.c_str(), strict, &raw), USAGEBOOK_OK);
+  {
+    Ledger l(raw);
+    CHECK_STATUS(usagebook_ledger_write_event_json(
+                     l.get(), R"({"event_type":"commit","trace_id":"x","provider":"p","model":"m","cost_actual_usd":"0.1"})",
+                     false),
+                 USAGEBOOK_INVALID_ARGUMENT);
+    CHECK_CONTAINS(usagebook_last_error_message(), "cost_actual_usd");
+    CHECK_STATUS(usagebook_ledger_write_event_json(l.get(), nullptr, true), USAGEBOOK_NULL_ARGUMENT);
+    CHECK_STATUS(usagebook_ledger_write_event_json(l.get(), kBadUtf8, true), USAGEBOOK_INVALID_UTF8);
+
+    // Hold 0.10, commit 0.04: spend 0.04, reserved 0 (L6).
+    Hold h = reserve(l.get(), "t1", 0.10);
+    CHECK(reserved_today(l.get()) == 0.10, "reserved");
+    char *out = nullptr;
+    CHECK_STATUS(usagebook_hold_info_json(h.get(), nullptr), USAGEBOOK_NULL_ARGUMENT);
+    CHECK_STATUS(usagebook_hold_info_json(nullptr, &out), USAGEBOOK_NULL_ARGUMENT);
+    CHECK(out == nullptr, "untouched");
+    CHECK_STATUS(usagebook_hold_info_json(h.get(), &out), USAGEBOOK_OK);
+    std::string info = take(out);
+    CHECK(info.find(R"("trace_id":"t1")") != std::string::npos, "%s", info.c_str());
+    CHECK(info.find(R"("amount_usd":0.1)") != std::string::npos, "%s", info.c_str());
+    CHECK_STATUS(usagebook_ledger_commit(l.get(), h.get(), R"({"tokens_in":100})", 0.04), USAGEBOOK_OK);
+    CHECK(spend_today(l.get()) == 0.04 && reserved_today(l.get()) == 0.0, "hold then commit counts once");
+    CHECK(spend_today(l.get(), "model:gpt-4o") == 0.04, "model scope");
+    CHECK_STATUS(usagebook_ledger_cancel(l.get(), h.get()), USAGEBOOK_INVALID_ARGUMENT);
+    CHECK_CONTAINS(usagebook_last_error_message(), "already settled");
+    CHECK_STATUS(usagebook_ledger_commit(l.get(), nullptr, nullptr, 0.04), USAGEBOOK_NULL_ARGUMENT);
+    CHECK_STATUS(usagebook_ledger_cancel(nullptr, h.get()), USAGEBOOK_NULL_ARGUMENT);
+    double usd = 7;
+    CHECK_STATUS(usagebook_ledger_spend_today(l.get(), "provider:", nullptr, &usd), USAGEBOOK_INVALID_ARGUMENT);
+    CHECK_STATUS(usagebook_ledger_reserved_today(l.get(), nullptr, kBadUtf8, &usd), USAGEBOOK_INVALID_UTF8);
+    CHECK(usd == 7, "untouched");
+
+    // Cancel: spend unchanged.
+    Hold c = reserve(l.get(), "t2", 0.30);
+    CHECK_STATUS(usagebook_ledger_cancel(l.get(), c.get()), USAGEBOOK_OK);
+    CHECK_STATUS(usagebook_ledger_commit(l.get(), c.get(), nullptr, 0.3), USAGEBOOK_INVALID_ARGUMENT);
+    CHECK(spend_today(l.get()) == 0.04 && reserved_today(l.get()) == 0.0, "cancel");
+
+    // Budget: 0.04 + 0.86 = 0.9 spent; 0.2 more is refused, 0.1 passes.
+    CHECK_STATUS(usagebook_ledger_write_event_json(
+                     l.get(), R"({"event_type":"commit","trace_id":"t3","provider":"openai","model":"gpt-4o","cost_actual_usd":0.86})",
+                     true),
+                 USAGEBOOK_OK);
+    Hold refused = reserve(l.get(), "t4", 0.2, USAGEBOOK_BUDGET_EXCEEDED);
+    CHECK(!refused, "no hold on refusal");
+    CHECK_CONTAINS(usagebook_last_error_message(), "spent $0.900000");
+    Hold eq = reserve(l.get(), "t5", 0.1);
+    CHECK(eq != nullptr, "equality passes");
+    CHECK_STATUS(usagebook_ledger_commit(l.get(), eq.get(), nullptr, 0.1), USAGEBOOK_OK);
+    CHECK_STATUS(usagebook_ledger_flush(l.get()), USAGEBOOK_OK);
+    CHECK_STATUS(usagebook_ledger_health_json(l.get(), &out), USAGEBOOK_OK);
+    std::string health = take(out);
+    CHECK(health.find(R"("mode":"strict_budget")") != std::string::npos, "%s", health.c_str());
+    CHECK(health.find(R"("queueDepth":0)") != std::string::npos, "%s", health.c_str());
+  }  // holds freed, then the ledger closed
+  usagebook_hold_free(nullptr);
+  CHECK_STATUS(usagebook_ledger_open(path.c_str(), strict, &raw), USAGEBOOK_OK);
+  Ledger again(raw);
+  CHECK(spend_today(again.get()) == 1.0, "reopen keeps spend: %f", spend_today(again.get()));
+  Hold none = reserve(again.get(), "t6", 0.000000001, USAGEBOOK_BUDGET_EXCEEDED);
+  CHECK(!none, "the budget is used up");
+  CHECK_STATUS(usagebook_ledger_close(nullptr), USAGEBOOK_OK);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -182,5 +297,6 @@ int main(int argc, char **argv) {
   test_basics();
   test_memory_and_noop();
   test_file(argv[1]);
+  test_ledger(argv[1]);
   return check_report("test_api (C++)");
 }
