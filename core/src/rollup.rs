@@ -6,7 +6,7 @@
 //! longer in the list, at hour granularity.
 
 use crate::totals::{LogRecord, Totals};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 pub const HOUR_MS: i64 = 3_600_000;
 

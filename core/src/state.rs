@@ -5,7 +5,8 @@
 use crate::error::{Error, Result};
 use crate::model::{NewUsageLog, Usage, UsageLog, UsageStats, UsageStatus};
 use crate::totals::{LogRecord, Totals};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Bridge ids are stored once; logs carry a `u32` index.

@@ -46,7 +46,10 @@ fn scan(path: &Path, repair_at: Option<i64>) -> Result<LoadedLogs> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LoadedLogs::default()),
         Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
     };
-    let mut out = LoadedLogs::default();
+    let mut out = LoadedLogs {
+        logs: Vec::with_capacity(bytes.len() / 160),
+        ..LoadedLogs::default()
+    };
     let mut good_end = 0usize; // byte offset just past the last valid line
     let mut pending_bad = 0usize; // malformed lines after the last valid one
     let mut start = 0usize;
