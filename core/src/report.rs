@@ -7,6 +7,7 @@
 //! an application owns the directory, and it never repairs, truncates or
 //! moves a file. What recovery would have repaired is reported in `notes`.
 
+mod fastline;
 pub mod grouped;
 pub mod render;
 pub mod zone;

@@ -454,6 +454,32 @@ pub fn from_log(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> 
     let mut seen = IdSet::with_capacity_and_hasher(size_hint.min(1 << 24), Default::default());
     let mut other_events = 0u64;
     let counts = crate::eventlog::scan_lines(path, |line| {
+        if let Some(r) = super::fastline::parse(line) {
+            if !seen.insert(r.id) {
+                return LineOutcome::Duplicate;
+            }
+            let cost = r.cost_usd.map(crate::eventlog::event::usd_to_nano);
+            let [input, output, reasoning, cached, total] = r.tokens;
+            agg.add(&Sample {
+                ts_ns: r.ts_ns,
+                bridge: r.bridge,
+                provider: r.provider,
+                model: r.model,
+                sums: Sums {
+                    requests: 1,
+                    errors: u64::from(r.error),
+                    input_tokens: input,
+                    output_tokens: output,
+                    reasoning_tokens: reasoning,
+                    cached_tokens: cached,
+                    total_tokens: total,
+                    cost_nano_usd: cost.map_or(0, i128::from),
+                    priced_requests: u64::from(cost.is_some()),
+                    last_ns: Some(r.ts_ns),
+                },
+            });
+            return LineOutcome::Good;
+        }
         let Ok(v) = serde_json::from_slice::<View<'_>>(line) else {
             return LineOutcome::Malformed;
         };
