@@ -14,7 +14,7 @@ use crate::store::lock::DirLock;
 use crate::store::snapshot::{self, LoadError, SnapshotData};
 use crate::store::{atomic, jsonl, Layout};
 use crate::totals::LogRecord;
-use crate::tracker::UsageTracker;
+use crate::tracker::{InternedLog, UsageTracker};
 use crate::writer::{Cmd, Writer, WriterStart};
 use crossbeam_channel::{unbounded, Sender};
 use parking_lot::{Condvar, Mutex};
@@ -205,9 +205,62 @@ impl FileBackedTracker {
         self.after_record(rec.seq, pending)
     }
 
+    /// Records `logs` in order under one lock, each with its own timestamp
+    /// (see [`InternedLog`]). The batch is checked whole first; in the
+    /// journal modes a journal failure stops it at that log (the ones
+    /// before it are recorded) and is returned. `power` returns once the
+    /// whole batch is fsynced.
+    pub fn track_interned_batch(&self, logs: &[InternedLog]) -> Result<()> {
+        let mut g = self.shared.inner.lock();
+        if g.closed {
+            return Err(Error::Closed);
+        }
+        let inner = &mut *g;
+        for l in logs {
+            inner.state.check_interned(l.bridge, l.duration_ms)?;
+        }
+        let before = inner.pending.len() as u64;
+        let mut last_seq = None;
+        let mut failed = None;
+        for l in logs {
+            let rec = inner.state.stamp_interned(
+                l.bridge,
+                l.usage,
+                l.duration_ms,
+                l.status,
+                l.timestamp_ms,
+            )?;
+            if let Some(j) = inner.journal.as_mut() {
+                if let Err(e) = j.append(&rec, inner.state.interner.name(l.bridge)) {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            inner.state.apply(rec);
+            inner.pending.push(rec);
+            last_seq = Some(rec.seq);
+        }
+        let after = inner.pending.len() as u64;
+        drop(g);
+        let res = match last_seq {
+            Some(seq) => self.after_records(seq, before, after),
+            None => Ok(()),
+        };
+        match failed {
+            Some(e) => Err(e),
+            None => res,
+        }
+    }
+
     /// After a record is in memory: wake the writer at the flush trigger,
     /// or wait for the group fsync in `power` mode (T8, X5).
     fn after_record(&self, seq: u64, pending: u64) -> Result<()> {
+        self.after_records(seq, pending - 1, pending)
+    }
+
+    /// [`Self::after_record`] for records that took the pending count from
+    /// `before` to `after`, the last one being `seq`.
+    fn after_records(&self, seq: u64, before: u64, after: u64) -> Result<()> {
         let opts = &self.shared.opts;
         match opts.durability {
             Durability::Power => {
@@ -215,7 +268,8 @@ impl FileBackedTracker {
                 self.wait_durable(seq)
             }
             _ => {
-                if pending == opts.flush_trigger() {
+                let trigger = opts.flush_trigger();
+                if before < trigger && after >= trigger {
                     let _ = self.cmd.send(Cmd::Wake);
                 }
                 Ok(())

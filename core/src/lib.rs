@@ -31,7 +31,7 @@ pub use health::Health;
 pub use model::{NewUsageLog, NewUsageLogOwned, Usage, UsageLog, UsageStats, UsageStatus};
 pub use options::{Durability, TrackerOptions};
 pub use report::Report;
-pub use tracker::{InMemoryTracker, NoOpTracker, UsageTracker};
+pub use tracker::{InMemoryTracker, InternedLog, NoOpTracker, UsageTracker};
 
 /// The crate version, shared by every binding (B5).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

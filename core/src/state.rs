@@ -93,17 +93,9 @@ impl TrackerState {
         }
     }
 
-    /// [`Self::stamp`] for a bridge already interned (the bindings' fast
-    /// path: the host resolves a name once, then passes its index). Refuses
-    /// an unknown index or a negative / non-finite duration (X1).
-    pub fn stamp_interned(
-        &mut self,
-        bridge: u32,
-        usage: Usage,
-        duration_ms: Option<f64>,
-        status: UsageStatus,
-        now_ms: i64,
-    ) -> Result<LogRecord> {
+    /// What [`Self::stamp_interned`] refuses, checked without stamping (a
+    /// batch is checked whole before any of it is recorded).
+    pub fn check_interned(&self, bridge: u32, duration_ms: Option<f64>) -> Result<()> {
         if bridge as usize >= self.interner.len() {
             return Err(Error::invalid(format!(
                 "bridge handle {bridge} was not returned by intern_bridge"
@@ -116,6 +108,21 @@ impl TrackerState {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// [`Self::stamp`] for a bridge already interned (the bindings' fast
+    /// path: the host resolves a name once, then passes its index). Refuses
+    /// an unknown index or a negative / non-finite duration (X1).
+    pub fn stamp_interned(
+        &mut self,
+        bridge: u32,
+        usage: Usage,
+        duration_ms: Option<f64>,
+        status: UsageStatus,
+        now_ms: i64,
+    ) -> Result<LogRecord> {
+        self.check_interned(bridge, duration_ms)?;
         let seq = self.next_seq;
         self.next_seq += 1;
         Ok(LogRecord {

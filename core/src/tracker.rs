@@ -31,6 +31,20 @@ pub trait UsageTracker: Send + Sync {
     fn health(&self) -> Health;
 }
 
+/// One log for `track_interned_batch`: the bridge as a handle from
+/// `intern_bridge`, the fields as scalars, and the timestamp the host
+/// stamped when its `trackUsage` was called (T2: the host's "now", as the
+/// seed's `Date.now()`). Bindings queue these and record them in batches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InternedLog {
+    pub bridge: u32,
+    pub usage: Usage,
+    pub duration_ms: Option<f64>,
+    pub status: UsageStatus,
+    /// Epoch milliseconds, UTC.
+    pub timestamp_ms: i64,
+}
+
 struct Memory {
     state: TrackerState,
     rollups: Rollups,
@@ -87,6 +101,23 @@ impl InMemoryTracker {
             .stamp_interned(bridge, usage, duration_ms, status, now)?;
         g.state.apply(rec);
         g.rollups.add(&rec);
+        Ok(())
+    }
+
+    /// Records `logs` in order under one lock, each with its own timestamp
+    /// and the next id. All or nothing: one invalid log refuses the batch.
+    pub fn track_interned_batch(&self, logs: &[InternedLog]) -> Result<()> {
+        let mut g = self.open_inner()?;
+        let Memory { state, rollups, .. } = &mut *g;
+        for l in logs {
+            state.check_interned(l.bridge, l.duration_ms)?;
+        }
+        for l in logs {
+            let rec =
+                state.stamp_interned(l.bridge, l.usage, l.duration_ms, l.status, l.timestamp_ms)?;
+            state.apply(rec);
+            rollups.add(&rec);
+        }
         Ok(())
     }
 
@@ -189,6 +220,14 @@ impl NoOpTracker {
             ))),
             _ => Ok(()),
         }
+    }
+
+    /// Records nothing; bad input is still refused.
+    pub fn track_interned_batch(&self, logs: &[InternedLog]) -> Result<()> {
+        for l in logs {
+            self.track_interned(l.bridge, l.usage, l.duration_ms, l.status)?;
+        }
+        Ok(())
     }
 }
 

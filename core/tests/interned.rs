@@ -1,11 +1,12 @@
 //! The bindings' fast path: `intern_bridge` once, then `track_interned`
-//! with scalars. It must behave exactly like `track` (T2, T4, T9, X1).
+//! (or `track_interned_batch`) with scalars. It must behave exactly like
+//! `track` (T2, T4, T9, X1).
 
 use std::path::Path;
 use std::sync::Arc;
 use usagebook_core::{
-    Durability, Error, FileBackedTracker, InMemoryTracker, ManualClock, NewUsageLog, NoOpTracker,
-    TrackerOptions, Usage, UsageStatus, UsageTracker,
+    Durability, Error, FileBackedTracker, InMemoryTracker, InternedLog, ManualClock, NewUsageLog,
+    NoOpTracker, TrackerOptions, Usage, UsageStatus, UsageTracker,
 };
 
 const T0: i64 = 1_736_000_000_000;
@@ -171,4 +172,108 @@ fn t8_interned_tracks_wake_the_writer_at_flush_every_n() {
     assert_eq!(t.health().queue_depth, 0);
     t.close().unwrap();
     assert!(matches!(t.intern_bridge("a"), Err(Error::Closed)));
+}
+
+fn batch_of(handles: &[u32]) -> Vec<InternedLog> {
+    handles
+        .iter()
+        .enumerate()
+        .map(|(i, &h)| InternedLog {
+            bridge: h,
+            usage: usage(i as u64 + 1, 2),
+            duration_ms: (i % 2 == 0).then_some(i as f64 * 10.0),
+            status: if i % 3 == 2 {
+                UsageStatus::Error
+            } else {
+                UsageStatus::Success
+            },
+            timestamp_ms: T0 + i as i64 * 7,
+        })
+        .collect()
+}
+
+#[test]
+fn t2_batch_matches_one_track_per_log_at_the_hosts_timestamps() {
+    let clock = ManualClock::new(0);
+    let (slow, fast) = (memory(&clock, 4), memory(&clock, 4));
+    let (a, b) = (
+        fast.intern_bridge("a").unwrap(),
+        fast.intern_bridge("b").unwrap(),
+    );
+    let batch = batch_of(&[a, b, a, a, b, a]);
+    for l in &batch {
+        clock.set(l.timestamp_ms);
+        let name = if l.bridge == a { "a" } else { "b" };
+        slow.track(&NewUsageLog {
+            bridge_id: name,
+            usage: l.usage,
+            duration_ms: l.duration_ms,
+            status: l.status,
+        })
+        .unwrap();
+    }
+    clock.set(0); // the batch carries its own timestamps
+    fast.track_interned_batch(&batch[..2]).unwrap();
+    fast.track_interned_batch(&batch[2..]).unwrap();
+    for bridge in [None, Some("a"), Some("b")] {
+        assert_eq!(slow.logs(bridge).unwrap(), fast.logs(bridge).unwrap());
+        assert_eq!(slow.stats(bridge).unwrap(), fast.stats(bridge).unwrap());
+    }
+}
+
+#[test]
+fn x1_one_bad_log_refuses_the_whole_batch() {
+    let clock = ManualClock::new(T0);
+    let t = memory(&clock, 10);
+    let a = t.intern_bridge("a").unwrap();
+    let mut batch = batch_of(&[a, a, a]);
+    batch[2].duration_ms = Some(-5.0);
+    assert!(t.track_interned_batch(&batch).is_err());
+    batch[2].duration_ms = None;
+    batch[1].bridge = 99;
+    assert!(t.track_interned_batch(&batch).is_err());
+    assert_eq!(t.stats(None).unwrap().total_requests, 0);
+    // The no-op tracker has no handles to check, but still checks values.
+    let mut bad_duration = batch_of(&[0, 0]);
+    bad_duration[1].duration_ms = Some(f64::NAN);
+    assert!(NoOpTracker.track_interned_batch(&bad_duration).is_err());
+    let dir = tempfile::tempdir().unwrap();
+    let f = open(dir.path(), Durability::Interval, &clock);
+    assert!(f.track_interned_batch(&batch).is_err());
+    assert_eq!(f.stats(None).unwrap().total_requests, 0);
+    assert_eq!(f.health().queue_depth, 0);
+    f.close().unwrap();
+    assert!(matches!(
+        f.track_interned_batch(&batch_of(&[a])),
+        Err(Error::Closed)
+    ));
+}
+
+#[test]
+fn t9_file_backed_batches_survive_reopen_and_wake_the_writer() {
+    for durability in [Durability::Interval, Durability::Process, Durability::Power] {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(T0);
+        // flushEveryNLogs = 2: a batch of 3 jumps over the trigger and must
+        // still wake the writer (interval mode).
+        let t = open(dir.path(), durability, &clock);
+        let (a, b) = (t.intern_bridge("a").unwrap(), t.intern_bridge("b").unwrap());
+        t.track_interned_batch(&batch_of(&[a, b, a])).unwrap();
+        if durability == Durability::Interval {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while t.health().flush_count == 0 {
+                assert!(std::time::Instant::now() < deadline, "writer never woke");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        t.track_interned_batch(&[]).unwrap();
+        let (logs, stats) = (t.logs(None).unwrap(), t.stats(None).unwrap());
+        assert_eq!(stats.total_requests, 3);
+        assert_eq!(stats.last_used_at_ms, Some(T0 + 14));
+        t.close().unwrap();
+        let again = open(dir.path(), durability, &clock);
+        assert_eq!(again.logs(None).unwrap(), logs, "{durability:?}");
+        assert_eq!(again.stats(None).unwrap(), stats, "{durability:?}");
+        again.close().unwrap();
+    }
 }
