@@ -25,3 +25,6 @@ LD_LIBRARY_PATH=target/debug "$work/quickstart" "$work/data" | tee "$work/second
 grep -q "requests 2, tokens 440, errors 1" "$work/first"
 grep -q "requests 4, tokens 880, errors 2" "$work/second"
 echo "1 passed, 0 failed"
+
+echo "== Python binding: wheels in a fresh virtualenv, stubtest, mypy, pytest"
+bash bindings-python/run-tests.sh

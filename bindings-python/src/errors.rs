@@ -1,0 +1,179 @@
+//! The exception hierarchy and the one place core errors and panics become
+//! Python exceptions.
+//!
+//! `InvalidArgumentError` is both a `UsagebookError` and a `ValueError`,
+//! which `create_exception!` cannot express (one base only), so the classes
+//! are made at import with `type(name, bases, namespace)`.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use usagebook_core::Error;
+
+struct Classes {
+    base: Py<PyType>,
+    invalid: Py<PyType>,
+    locked: Py<PyType>,
+    closed: Py<PyType>,
+    storage: Py<PyType>,
+}
+
+static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
+
+fn make_class(
+    py: Python<'_>,
+    name: &str,
+    bases: Bound<'_, PyTuple>,
+    doc: &str,
+) -> PyResult<Py<PyType>> {
+    let ns = PyDict::new(py);
+    // Users see and catch them as `usagebook.X`; pickling finds them there.
+    ns.set_item("__module__", "usagebook")?;
+    ns.set_item("__doc__", doc)?;
+    let class = py.get_type::<PyType>().call1((name, bases, ns))?;
+    Ok(class.cast_into::<PyType>()?.unbind())
+}
+
+/// Creates the classes and adds them to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let classes = CLASSES.get_or_try_init(py, || -> PyResult<Classes> {
+        let exception = py.get_type::<pyo3::exceptions::PyException>();
+        let value_error = py.get_type::<pyo3::exceptions::PyValueError>();
+        let base = make_class(
+            py,
+            "UsagebookError",
+            PyTuple::new(py, [exception])?,
+            "Base class of every error usagebook raises, internal errors (Rust panics) included.",
+        )?;
+        let sub = |name: &str, doc: &str| {
+            make_class(py, name, PyTuple::new(py, [base.bind(py).clone()])?, doc)
+        };
+        Ok(Classes {
+            invalid: make_class(
+                py,
+                "InvalidArgumentError",
+                PyTuple::new(py, [base.bind(py).clone(), value_error])?,
+                "An argument was refused (the message names it); nothing was recorded.",
+            )?,
+            locked: sub(
+                "LockedError",
+                "Another tracker, in this or another process, owns the directory.",
+            )?,
+            closed: sub("ClosedError", "The tracker was closed.")?,
+            storage: sub(
+                "StorageError",
+                "Reading or writing the tracker's files failed (the message says which and why).",
+            )?,
+            base,
+        })
+    })?;
+    m.add("UsagebookError", classes.base.bind(py))?;
+    m.add("InvalidArgumentError", classes.invalid.bind(py))?;
+    m.add("LockedError", classes.locked.bind(py))?;
+    m.add("ClosedError", classes.closed.bind(py))?;
+    m.add("StorageError", classes.storage.bind(py))?;
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Base,
+    Invalid,
+    Locked,
+    Closed,
+    Storage,
+}
+
+fn new_err(kind: Kind, msg: String) -> PyErr {
+    Python::attach(|py| match CLASSES.get(py) {
+        Some(c) => {
+            let class = match kind {
+                Kind::Base => &c.base,
+                Kind::Invalid => &c.invalid,
+                Kind::Locked => &c.locked,
+                Kind::Closed => &c.closed,
+                Kind::Storage => &c.storage,
+            };
+            PyErr::from_type(class.bind(py).clone(), msg)
+        }
+        // Unreachable: the module's init creates the classes.
+        None => pyo3::exceptions::PyRuntimeError::new_err(msg),
+    })
+}
+
+/// `InvalidArgumentError(msg)`: the caller passed something we refuse.
+pub fn invalid(msg: impl Into<String>) -> PyErr {
+    new_err(Kind::Invalid, msg.into())
+}
+
+/// Maps a core error to its exception class.
+pub fn from_core(e: Error) -> PyErr {
+    match e {
+        Error::InvalidArgument(msg) => new_err(Kind::Invalid, msg),
+        Error::Locked(_) => new_err(Kind::Locked, e.to_string()),
+        Error::Closed => new_err(Kind::Closed, e.to_string()),
+        Error::Io { .. } | Error::UnsupportedFormat { .. } => new_err(Kind::Storage, e.to_string()),
+        // Kinds the tracker never produces (the core's error grows with its
+        // other features): the base class, with the core's message.
+        #[allow(unreachable_patterns)]
+        _ => new_err(Kind::Base, e.to_string()),
+    }
+}
+
+fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    let what = if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    };
+    format!("internal error in usagebook (please report it): {what}")
+}
+
+/// Runs a binding body: a panic becomes `UsagebookError`, never PyO3's
+/// `PanicException` (a `BaseException` that `except Exception` would miss).
+#[inline]
+pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => Err(new_err(Kind::Base, panic_message(payload))),
+    }
+}
+
+/// A core call that cannot block: runs with the GIL held, panics caught.
+#[inline]
+pub fn core<T>(f: impl FnOnce() -> usagebook_core::Result<T>) -> PyResult<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(from_core),
+        Err(payload) => Err(new_err(Kind::Base, panic_message(payload))),
+    }
+}
+
+/// A core call that may block (disk, the writer thread, an fsync): the GIL
+/// is released while it runs so other Python threads and the event loop go
+/// on. `f` must not touch Python objects.
+#[inline]
+pub fn blocking<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> usagebook_core::Result<T> + Send,
+) -> PyResult<T> {
+    let res = py.detach(|| catch_unwind(AssertUnwindSafe(f)));
+    match res {
+        Ok(r) => r.map_err(from_core),
+        Err(payload) => Err(new_err(Kind::Base, panic_message(payload))),
+    }
+}
+
+/// Result of a core call made off the Python thread, as the exception to
+/// hand to a callback (or `None`).
+pub fn outcome(res: std::thread::Result<usagebook_core::Result<()>>) -> Option<PyErr> {
+    match res {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(from_core(e)),
+        Err(payload) => Some(new_err(Kind::Base, panic_message(payload))),
+    }
+}
