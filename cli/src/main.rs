@@ -123,7 +123,7 @@ struct StoreArgs {
     /// An event log file (JSON lines).
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
-    /// The ledger's SQLite database (not available yet).
+    /// The ledger's SQLite database (commits, settled cost).
     #[arg(long, value_name = "FILE")]
     db: Option<PathBuf>,
 }
@@ -304,7 +304,11 @@ fn export(
             }
             (r.events, r.counts)
         }
-        (_, _, Some(db)) => return Err(grouped::ledger_not_available(db).into()),
+        (_, _, Some(_)) => {
+            return Err(Failure::Message(
+                "export reads an event log (--log) or a tracker directory (--dir); the ledger database is reported with `usagebook report --db`".into(),
+            ))
+        }
         _ => unreachable!("clap requires one store"),
     };
     counts.notes().iter().for_each(|n| note(n));

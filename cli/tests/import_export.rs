@@ -141,12 +141,42 @@ fn wrong_format_names_are_errors_listing_the_formats() {
 }
 
 #[test]
-fn db_is_not_available_yet_and_missing_logs_are_empty_reports() {
-    let err = fails(&["report", "--db", "/tmp/ledger.db"], 1);
-    assert!(
-        err.contains("not available yet") && err.contains("issue 5"),
-        "{err}"
+fn ledger_databases_are_reported_and_missing_stores_are_empty_reports() {
+    use usagebook_core::ledger::{EventType, Ledger, LedgerEvent, LedgerOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let l = Ledger::open(&db, LedgerOptions::default()).unwrap();
+    for (trace, model, cost) in [("t1", "gpt-4o", 2_500_000), ("t2", "o3", 7_500_000)] {
+        let mut e = LedgerEvent::new(EventType::Commit, trace, "openai", model, 1_736_000_000.0);
+        e.usage.insert("tokens_in".into(), 1000.into());
+        e.usage.insert("tokens_out".into(), 200.into());
+        e.cost_actual_nusd = Some(cost);
+        l.write_event(e, false).unwrap();
+    }
+    l.close().unwrap();
+    let (out, _) = ok(&["report", "--db", s(&db), "--by", "provider"]);
+    let total: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("TOTAL"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // TOTAL reqs errs input output total cost last-used
+    assert_eq!(
+        total[..7],
+        ["TOTAL", "2", "0", "2000", "400", "2400", "0.0100"],
+        "{out}"
     );
+    let (out, _) = ok(&["report", "--db", s(&db), "--by", "day", "--format", "csv"]);
+    assert!(
+        out.contains("\n2025-01-04,2,0,2000,400,0,0,2400,0.01,0,"),
+        "{out}"
+    );
+    let err = fails(&["export", "--db", s(&db), "--format", "jsonl"], 1);
+    assert!(err.contains("report --db"), "{err}");
+    let (out, _) = ok(&["report", "--db", s(&dir.path().join("none.db"))]);
+    assert!(out.starts_with("no usage data:"), "{out}");
+
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("none.jsonl");
     let (out, _) = ok(&["report", "--log", s(&missing), "--by", "day"]);

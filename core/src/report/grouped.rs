@@ -7,8 +7,8 @@
 //!   bridge (plus the events logged after the last snapshot, exact), so
 //!   days in a zone whose offset is not a whole number of hours are exact
 //!   only to the hour (a note says so);
-//! - the ledger database (`--db`): not available until the ledger store
-//!   lands (issue 5); asking for it is a clear error.
+//! - the ledger's SQLite database (`--db`): its commits (requests, tokens,
+//!   settled cost) and adjusts (cost corrections), read-only.
 //!
 //! Groups: `bridge` as recorded; `provider` and `model` as recorded, else
 //! taken from a bridge id of the form `provider/model`; else `unknown`.
@@ -620,17 +620,148 @@ pub fn from_dir(base_dir: impl AsRef<Path>, query: &Query) -> Result<GroupedRepo
     })
 }
 
-/// The ledger database: not there yet.
-pub fn from_db(path: impl AsRef<Path>, _query: &Query) -> Result<GroupedReport> {
-    Err(ledger_not_available(path.as_ref()))
-}
+// ------------------------------------------------------- ledger database
 
-/// The error for `--db` until the ledger's SQLite store exists.
-pub fn ledger_not_available(path: &Path) -> Error {
-    Error::invalid(format!(
-        "--db {}: not available yet: the ledger store lands with issue 5; use --dir (a tracker directory) or --log (an event log) for now",
-        path.display()
-    ))
+/// The grouped report of the ledger's SQLite database (L10), read-only:
+/// each `commit` is a request (tokens from its `usage`: `tokens_in`,
+/// `tokens_out`, `reasoning_tokens`, `cached_tokens`; total = in + out;
+/// errors from `status`), its cost the settled spend; an `adjust` adds its
+/// correction to the cost. Holds and cancels are reservations, not spend:
+/// counted as other events. A missing file is an empty report.
+pub fn from_db(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
+    use rusqlite::{Connection, OpenFlags};
+    let path = path.as_ref();
+    let mut report = GroupedReport {
+        query: query.clone(),
+        store: StoreKind::Db,
+        path: path.to_path_buf(),
+        exists: path.is_file(),
+        rows: Vec::new(),
+        total: Sums::default(),
+        lines: LineCounts::default(),
+        other_events: 0,
+        notes: Vec::new(),
+    };
+    if !report.exists {
+        return Ok(report);
+    }
+    let err = |e: rusqlite::Error| {
+        Error::io(
+            format!("reading ledger database {}", path.display()),
+            std::io::Error::other(e.to_string()),
+        )
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(err)?;
+    conn.busy_timeout(std::time::Duration::from_millis(5000))
+        .map_err(err)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    let supported = crate::ledger::db::SCHEMA_VERSION;
+    if version as u64 > supported {
+        return Err(Error::UnsupportedFormat {
+            path: path.to_path_buf(),
+            found: version as u64,
+            supported,
+        });
+    }
+    if version == 0 {
+        report
+            .notes
+            .push("the database has no ledger tables yet".into());
+        return Ok(report);
+    }
+    let mut st = conn
+        .prepare(
+            "SELECT event_type, provider, model, usage, cost, status, timestamp FROM events ORDER BY seq",
+        )
+        .map_err(err)?;
+    let mut rows = st.query([]).map_err(err)?;
+    let mut agg = Aggregator::new(query.clone());
+    let (mut holds, mut bad) = (0u64, 0u64);
+    while let Some(row) = rows.next().map_err(err)? {
+        let kind: String = row.get(0).map_err(err)?;
+        let request = match kind.as_str() {
+            "commit" => true,
+            "adjust" => false,
+            _ => {
+                holds += 1;
+                continue;
+            }
+        };
+        let provider: String = row.get(1).map_err(err)?;
+        let model: String = row.get(2).map_err(err)?;
+        let usage: String = row.get(3).map_err(err)?;
+        let cost: String = row.get(4).map_err(err)?;
+        let status: String = row.get(5).map_err(err)?;
+        let ts: f64 = row.get(6).map_err(err)?;
+        let (Ok(usage), Ok(cost)) = (
+            serde_json::from_str::<serde_json::Value>(&usage),
+            serde_json::from_str::<serde_json::Value>(&cost),
+        ) else {
+            bad += 1;
+            continue;
+        };
+        let n = |k: &str| {
+            usage
+                .get(k)
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        };
+        let spend = cost.get("spend_nusd").and_then(serde_json::Value::as_i64);
+        let priced = cost.get("priced").and_then(serde_json::Value::as_bool) == Some(true)
+            || cost.get("actual_nusd").is_some_and(|v| !v.is_null());
+        let known = spend.filter(|_| priced || !request);
+        let ts_ns = (ts * 1e9).round() as i64;
+        let sums = if request {
+            let (input, output) = (n("tokens_in"), n("tokens_out"));
+            Sums {
+                requests: 1,
+                errors: u64::from(status == "error"),
+                input_tokens: input,
+                output_tokens: output,
+                reasoning_tokens: n("reasoning_tokens"),
+                cached_tokens: n("cached_tokens").max(n("tokens_cached")),
+                total_tokens: input.saturating_add(output),
+                cost_nano_usd: known.map_or(0, i128::from),
+                priced_requests: u64::from(known.is_some()),
+                last_ns: Some(ts_ns),
+            }
+        } else {
+            Sums {
+                cost_nano_usd: known.map_or(0, i128::from),
+                ..Sums::default()
+            }
+        };
+        agg.add(&Sample {
+            ts_ns,
+            bridge: None,
+            provider: Some(&provider),
+            model: Some(&model),
+            sums,
+        });
+    }
+    let outside = agg.outside_window;
+    let (rows, total) = agg.finish();
+    report.rows = rows;
+    report.total = total;
+    report.other_events = holds;
+    if holds > 0 {
+        report.notes.push(format!(
+            "{holds} hold/cancel event(s) are reservations, not spend: not in this table"
+        ));
+    }
+    if bad > 0 {
+        report.notes.push(format!(
+            "skipped {bad} event(s) with unreadable usage or cost JSON"
+        ));
+    }
+    finish_notes(&mut report.notes, &report.total, outside);
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -852,10 +983,61 @@ mod tests {
         );
         let r = from_dir(dir.path().join("none"), &q).unwrap();
         assert!(!r.exists && r.is_empty());
-        let e = from_db("/x/ledger.db", &q).unwrap_err().to_string();
-        assert!(
-            e.contains("not available yet") && e.contains("issue 5"),
-            "{e}"
+        let r = from_db(dir.path().join("none.db"), &q).unwrap();
+        assert!(!r.exists && r.is_empty());
+    }
+
+    #[test]
+    fn ledger_databases_report_commits_with_their_settled_cost() {
+        use crate::ledger::{EventStatus, EventType, Ledger, LedgerEvent, LedgerOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ledger.db");
+        let l = Ledger::open(&db, LedgerOptions::default()).unwrap();
+        let t0 = ns("2025-01-04T23:30:00Z") as f64 / 1e9;
+        let ev = |kind, trace: &str, model: &str, at: f64| {
+            LedgerEvent::new(kind, trace, "openai", model, at)
+        };
+        let mut hold = ev(EventType::PrecheckHold, "t1", "gpt-4o", t0);
+        hold.cost_est_nusd = 5_000;
+        l.write_event(hold, false).unwrap();
+        let mut c1 = ev(EventType::Commit, "t1", "gpt-4o", t0 + 1.0);
+        c1.usage.insert("tokens_in".into(), 100.into());
+        c1.usage.insert("tokens_out".into(), 40.into());
+        c1.usage.insert("cached_tokens".into(), 30.into());
+        c1.cost_actual_nusd = Some(4_000);
+        l.write_event(c1, false).unwrap();
+        let mut c2 = ev(EventType::Commit, "t2", "o3", t0 + 3_600.0);
+        c2.usage.insert("tokens_in".into(), 10.into());
+        c2.usage.insert("tokens_out".into(), 90.into());
+        c2.usage.insert("reasoning_tokens".into(), 60.into());
+        c2.status = EventStatus::Error;
+        c2.cost_actual_nusd = Some(1_000);
+        l.write_event(c2, false).unwrap();
+        l.close().unwrap();
+
+        let mut q = Query::new(GroupBy::Model);
+        let r = from_db(&db, &q).unwrap();
+        assert_eq!(r.store, StoreKind::Db);
+        assert_eq!(keys(&r), vec![("gpt-4o", 1), ("o3", 1)]);
+        assert_eq!(r.total.requests, 2);
+        assert_eq!(r.total.errors, 1);
+        assert_eq!(r.total.input_tokens, 110);
+        assert_eq!(r.total.output_tokens, 130);
+        assert_eq!(r.total.reasoning_tokens, 60);
+        assert_eq!(r.total.cached_tokens, 30);
+        assert_eq!(r.total.total_tokens, 240);
+        assert_eq!(r.total.cost_nano(), Some(5_000));
+        assert_eq!(r.other_events, 1);
+        assert!(r.notes[0].contains("reservations"), "{:?}", r.notes);
+        q.by = GroupBy::Day;
+        assert_eq!(
+            keys(&from_db(&db, &q).unwrap()),
+            vec![("2025-01-04", 1), ("2025-01-05", 1)]
+        );
+        q.by = GroupBy::Bridge;
+        assert_eq!(
+            keys(&from_db(&db, &q).unwrap()),
+            vec![("openai/gpt-4o", 1), ("openai/o3", 1)]
         );
     }
 
