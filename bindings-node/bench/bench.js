@@ -1,0 +1,189 @@
+'use strict';
+// npm run bench: usagebook against the seed JS tracker, measured in the same
+// run (PERFORMANCE.md). Prints medians of several rounds and the ratios
+// against the goals: trackUsage >= 3x under the seed's cap and >= 150x at
+// it; getUsageStats at 10k logs >= 100x. Exits 0 whatever the numbers: speed
+// is reported here, never asserted in tests. Runs in well under a minute.
+//
+// Environment: BENCH_ROUNDS (default 7).
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { FileBackedLlmUsageTracker, InMemoryLlmUsageTracker } = require('..');
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 7);
+const CAP = 10000;
+
+// The seed tracker, as Node users run it today (PERFORMANCE.md baseline 1).
+class SeedLlmUsageTracker {
+  constructor() {
+    this.logs = [];
+    this.n = 0;
+  }
+  trackUsage(log) {
+    this.logs.push({ id: `llm_log_${++this.n}_${Date.now()}`, timestamp: new Date(), ...log });
+    if (this.logs.length > CAP) this.logs = this.logs.slice(-CAP);
+  }
+  getUsageStats(bridgeId) {
+    const logs = bridgeId ? this.logs.filter((l) => l.bridgeId === bridgeId) : this.logs;
+    const promptTokens = logs.reduce((s, l) => s + l.usage.promptTokens, 0);
+    const completionTokens = logs.reduce((s, l) => s + l.usage.completionTokens, 0);
+    const totalTokens = logs.reduce((s, l) => s + l.usage.totalTokens, 0);
+    const errorCount = logs.filter((l) => l.status === 'error').length;
+    const lastUsedAt =
+      logs.length > 0 ? new Date(Math.max(...logs.map((l) => l.timestamp.getTime()))) : undefined;
+    return {
+      totalRequests: logs.length,
+      promptTokens,
+      completionTokens,
+      totalTokens,
+      averageTokensPerRequest: logs.length > 0 ? totalTokens / logs.length : 0,
+      lastUsedAt,
+      errorCount,
+    };
+  }
+}
+
+// A realistic mix: three bridges, varying tokens, some errors and durations.
+const BRIDGES = ['openai:gpt-4o', 'anthropic:claude', 'local:llama'];
+const LOGS = Array.from({ length: 1024 }, (_, i) => {
+  const p = 100 + ((i * 37) % 900);
+  const c = 20 + ((i * 11) % 300);
+  const log = {
+    bridgeId: BRIDGES[i % 3],
+    usage: { promptTokens: p, completionTokens: c, totalTokens: p + c },
+    status: i % 17 === 0 ? 'error' : 'success',
+  };
+  if (i % 2 === 0) log.durationMs = 200 + (i % 1000);
+  return log;
+});
+
+function now() {
+  return process.hrtime.bigint();
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+const tmpDirs = [];
+function tmpDir() {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'usagebook-bench-'));
+  tmpDirs.push(d);
+  return d;
+}
+
+// Opened trackers are closed after each round so the directory can be reused.
+const open = [];
+const makers = {
+  seed: () => new SeedLlmUsageTracker(),
+  memory: () => new InMemoryLlmUsageTracker(),
+  file: () => {
+    const t = new FileBackedLlmUsageTracker(tmpDir());
+    open.push(t);
+    return t;
+  },
+};
+
+async function closeAll() {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+}
+
+function fill(t, n) {
+  for (let i = 0; i < n; i++) t.trackUsage(LOGS[i & 1023]);
+}
+
+// ns per trackUsage with fewer than CAP logs: fresh trackers of 9000 logs.
+function trackUnderCap(make, ops) {
+  let ns = 0n;
+  for (let done = 0; done < ops; ) {
+    const t = make();
+    const n = Math.min(9000, ops - done);
+    const t0 = now();
+    for (let i = 0; i < n; i++) t.trackUsage(LOGS[(done + i) & 1023]);
+    ns += now() - t0;
+    done += n;
+  }
+  return Number(ns) / ops;
+}
+
+// ns per trackUsage once CAP logs are retained (the seed copies its array).
+function trackAtCap(make, ops) {
+  const t = make();
+  fill(t, CAP);
+  const t0 = now();
+  for (let i = 0; i < ops; i++) t.trackUsage(LOGS[i & 1023]);
+  return Number(now() - t0) / ops;
+}
+
+// ns per getUsageStats with CAP logs retained, one bridge or all.
+function statsAt10k(make, bridgeId, ops) {
+  const t = make();
+  fill(t, CAP);
+  let sink = 0;
+  const t0 = now();
+  for (let i = 0; i < ops; i++) sink += t.getUsageStats(bridgeId).totalTokens;
+  const ns = Number(now() - t0) / ops;
+  if (sink <= 0) throw new Error('no stats');
+  return ns;
+}
+
+async function rounds(fn) {
+  const xs = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    xs.push(fn());
+    await closeAll();
+  }
+  return median(xs);
+}
+
+function fmt(ns) {
+  return ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`;
+}
+
+async function main() {
+  // Warm up every path (JIT, allocator) before measuring.
+  for (const make of Object.values(makers)) {
+    trackUnderCap(make, 20000);
+    trackAtCap(make, 200);
+    statsAt10k(make, BRIDGES[0], 200);
+    await closeAll();
+  }
+
+  const cases = [
+    { name: 'trackUsage, under the cap', goal: 3, run: (m, seed) => trackUnderCap(m, seed ? 90000 : 270000) },
+    { name: 'trackUsage, at the cap (10k)', goal: 150, run: (m, seed) => trackAtCap(m, seed ? 2000 : 200000) },
+    { name: 'getUsageStats(bridge), 10k logs', goal: 100, run: (m, seed) => statsAt10k(m, BRIDGES[0], seed ? 300 : 200000) },
+    { name: 'getUsageStats(), 10k logs', goal: 100, run: (m, seed) => statsAt10k(m, undefined, seed ? 300 : 200000) },
+  ];
+
+  console.log(`usagebook ${require('../package.json').version} vs the seed JS tracker`);
+  console.log(`node ${process.version}, ${os.cpus().length} cpus (${os.cpus()[0].model}), median of ${ROUNDS} rounds\n`);
+  const rows = [];
+  let allMet = true;
+  for (const c of cases) {
+    const seed = await rounds(() => c.run(makers.seed, true));
+    for (const kind of ['memory', 'file']) {
+      const ours = await rounds(() => c.run(makers[kind], false));
+      const ratio = seed / ours;
+      const met = ratio >= c.goal;
+      allMet &&= met;
+      rows.push([c.name, kind === 'memory' ? 'InMemory' : 'FileBacked', fmt(seed), fmt(ours), `${ratio.toFixed(1)}x`, `>= ${c.goal}x`, met ? 'met' : 'NOT met']);
+    }
+  }
+  const head = ['case', 'tracker', 'seed JS', 'usagebook', 'ratio', 'goal', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r) => r.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd();
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+  console.log(`\n${allMet ? 'all goals met' : 'some goals NOT met'} (ratios against the seed measured in this run)`);
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

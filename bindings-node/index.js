@@ -1,0 +1,467 @@
+'use strict';
+// usagebook: a drop-in LlmBridgeUsageTracker for Node and Electron (B2).
+//
+// This file is the thin facade over the Rust core (native.js loads the
+// N-API addon). It shapes the public API (constructors, Dates, Promises,
+// TypeErrors) and reads the caller's objects in JS, so the native call per
+// event takes numbers only: that is where the speed comes from
+// (PERFORMANCE.md). Every behaviour (stamping, totals, retention, files,
+// recovery, locking) lives in the core.
+
+const native = require('./native.js');
+
+const { NativeTracker } = native;
+
+/** The package version (= the crate version, B5). */
+const VERSION = native.VERSION;
+
+/** Stable `code`s of the errors we throw (the C ABI's status names). */
+const ErrorCodes = Object.freeze({
+  INVALID_ARGUMENT: 'USAGEBOOK_INVALID_ARGUMENT',
+  LOCKED: 'USAGEBOOK_LOCKED',
+  CLOSED: 'USAGEBOOK_CLOSED',
+  IO_ERROR: 'USAGEBOOK_IO_ERROR',
+  UNSUPPORTED_FORMAT: 'USAGEBOOK_UNSUPPORTED_FORMAT',
+  PANIC: 'USAGEBOOK_PANIC',
+});
+
+// Arrays shared with the native fast path (src/fast.rs), per tracker:
+// - scratch: track() reads [handle, prompt, completion, total, durationMs or
+//   NaN, status]; stats() writes [requests, prompt, completion, total,
+//   average, lastUsedAt ms or NaN, errors];
+// - queue: up to QUEUE_LOGS logs of the same 6 numbers plus the timestamp
+//   stamped at the call, recorded by drain(n) in one native call.
+const SCRATCH_LEN = 8;
+const QUEUED_LEN = 7;
+const QUEUE_LOGS = 256;
+
+function show(v) {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v}n (a bigint)`;
+  if (typeof v === 'function') return 'a function';
+  if (Array.isArray(v)) return 'an array';
+  if (v !== null && typeof v === 'object') return 'an object';
+  return String(v);
+}
+
+function invalid(message) {
+  const e = new TypeError(message);
+  e.code = ErrorCodes.INVALID_ARGUMENT;
+  return e;
+}
+
+function closedError(method) {
+  const e = new Error(`${method}: the tracker is closed; create a new one to keep tracking`);
+  e.code = ErrorCodes.CLOSED;
+  return e;
+}
+
+// Native errors carry their `code`; invalid input becomes a TypeError (X1).
+function fromNative(e) {
+  if (e && e.code === ErrorCodes.INVALID_ARGUMENT && !(e instanceof TypeError)) {
+    const t = invalid(e.message);
+    return t;
+  }
+  return e;
+}
+
+// A flush/close task resolves to null or [code, message] (src/native.rs).
+function settle(result) {
+  if (result === null || result === undefined) return undefined;
+  const [code, message] = result;
+  const e = code === ErrorCodes.INVALID_ARGUMENT ? new TypeError(message) : new Error(message);
+  e.code = code;
+  throw e;
+}
+
+function isDate(v) {
+  return Object.prototype.toString.call(v) === '[object Date]';
+}
+
+function bridgeArg(bridgeId, method) {
+  if (bridgeId === undefined || bridgeId === null || bridgeId === '') return undefined;
+  if (typeof bridgeId !== 'string') {
+    throw invalid(`${method}: bridgeId must be a string, got ${show(bridgeId)}`);
+  }
+  return bridgeId;
+}
+
+// Options as the core's JSON (the core names unknown keys and wrong types).
+// `__testClockMs` is the testing hook: a manual clock starting there.
+function optionsArg(options, where) {
+  if (options === undefined || options === null) return [undefined, undefined];
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw invalid(`${where}: options must be an object, got ${show(options)}`);
+  }
+  const copy = {};
+  let clock;
+  for (const key of Object.keys(options)) {
+    const v = options[key];
+    if (key === '__testClockMs') {
+      clock = v;
+      continue;
+    }
+    const t = typeof v;
+    if (t === 'function' || t === 'symbol' || t === 'bigint' || (t === 'number' && !Number.isFinite(v))) {
+      throw invalid(`${where}: option ${key} has an unusable value ${show(v)}`);
+    }
+    copy[key] = v;
+  }
+  if (clock !== undefined && (typeof clock !== 'number' || !Number.isFinite(clock))) {
+    throw invalid(`${where}: __testClockMs must be a finite number`);
+  }
+  return [JSON.stringify(copy), clock];
+}
+
+// Best-effort final flush at normal process (or worker) exit (T8). The
+// 'exit' listener holds no handle, so it never keeps the event loop alive;
+// trackers are held weakly, so it never keeps a tracker alive either.
+const liveFileTrackers = new Set();
+const forget = new FinalizationRegistry((ref) => liveFileTrackers.delete(ref));
+let exitHooked = false;
+const kCloseAtExit = Symbol('usagebook.closeAtExit');
+
+function closeAllAtExit() {
+  for (const ref of liveFileTrackers) {
+    const t = ref.deref();
+    if (t !== undefined) t[kCloseAtExit]();
+  }
+  liveFileTrackers.clear();
+}
+
+function watchForExit(tracker) {
+  if (!exitHooked) {
+    process.on('exit', closeAllAtExit);
+    exitHooked = true;
+  }
+  const ref = new WeakRef(tracker);
+  liveFileTrackers.add(ref);
+  forget.register(tracker, ref, ref);
+  return ref;
+}
+
+function unwatch(ref) {
+  if (ref === undefined) return;
+  liveFileTrackers.delete(ref);
+  forget.unregister(ref);
+}
+
+// How a call is recorded. `trackUsage` stamps the log in JS (`Date.now()`,
+// exactly when it is called, as the seed did) and queues it; the queue goes
+// to the core in one native call at the end of the current synchronous job
+// (a microtask), when it is full, and before anything reads, flushes or
+// closes. Nothing ever observes a queued log as missing: every read drains
+// first. Only `interval` durability and the memory/no-op trackers queue,
+// where a crash loses the flush window anyway; `process` and `power` record
+// each call in the core before it returns (X5).
+class Tracker {
+  #native;
+  #scratch = new Float64Array(SCRATCH_LEN);
+  #queue;
+  #queued = 0;
+  #track;
+  #drain;
+  #stats;
+  #drainSoon;
+  #handles = new Map();
+  #testClock;
+  #closed = false;
+  #closing = undefined;
+  #exitRef = undefined;
+
+  constructor(nativeTracker, testClock) {
+    this.#native = nativeTracker;
+    this.#testClock = testClock;
+    const durability = nativeTracker.durability;
+    this.#queue = durability === null || durability === 'interval' ? new Float64Array(QUEUE_LOGS * QUEUED_LEN) : null;
+    const fast = nativeTracker.bindFast(this.#scratch, this.#queue ?? new Float64Array(QUEUED_LEN));
+    this.#track = fast.track;
+    this.#drain = fast.drain;
+    this.#stats = fast.stats;
+    this.#drainSoon = () => {
+      try {
+        this.#drainQueue();
+      } catch (e) {
+        // Unreachable with the checks in trackUsage; never let it become an
+        // uncaught exception in the host (X1).
+        process.emitWarning(`usagebook: recording queued usage failed: ${e && e.message}`, {
+          code: (e && e.code) || ErrorCodes.PANIC,
+        });
+      }
+    };
+    if (nativeTracker.kind === 'file') this.#exitRef = watchForExit(this);
+  }
+
+  #drainQueue() {
+    const n = this.#queued;
+    if (n === 0) return;
+    this.#queued = 0;
+    this.#drain(n);
+  }
+
+  /** Records one request's usage; stamps `id` and `timestamp` (T2). */
+  trackUsage(log) {
+    if (this.#closed) throw closedError('trackUsage');
+    if (log === null || typeof log !== 'object') {
+      throw invalid(`trackUsage: log must be an object, got ${show(log)}`);
+    }
+    const bridgeId = log.bridgeId;
+    if (typeof bridgeId !== 'string' || bridgeId.length === 0) {
+      throw invalid(`trackUsage: bridgeId must be a non-empty string, got ${show(bridgeId)}`);
+    }
+    const usage = log.usage;
+    if (usage === null || typeof usage !== 'object') {
+      throw invalid(`trackUsage: usage must be an object, got ${show(usage)}`);
+    }
+    const p = usage.promptTokens;
+    const c = usage.completionTokens;
+    const t = usage.totalTokens;
+    if (!(Number.isSafeInteger(p) && p >= 0)) throw badCount('promptTokens', p);
+    if (!(Number.isSafeInteger(c) && c >= 0)) throw badCount('completionTokens', c);
+    if (!(Number.isSafeInteger(t) && t >= 0)) throw badCount('totalTokens', t);
+    let d = log.durationMs;
+    if (d === undefined || d === null) {
+      d = NaN;
+    } else if (!(typeof d === 'number' && d >= 0 && d !== Infinity)) {
+      throw invalid(`trackUsage: durationMs must be a finite number >= 0, got ${show(d)}`);
+    }
+    const s = log.status;
+    let status;
+    if (s === 'success' || s === undefined) status = 0;
+    else if (s === 'error') status = 1;
+    else throw invalid(`trackUsage: status must be "success" or "error", got ${show(s)}`);
+    let h = this.#handles.get(bridgeId);
+    if (h === undefined) h = this.#intern(bridgeId);
+    const q = this.#queue;
+    if (q !== null) {
+      const n = this.#queued;
+      const i = n * QUEUED_LEN;
+      q[i] = h;
+      q[i + 1] = p;
+      q[i + 2] = c;
+      q[i + 3] = t;
+      q[i + 4] = d;
+      q[i + 5] = status;
+      q[i + 6] = this.#testClock === undefined ? Date.now() : this.#testClock;
+      this.#queued = n + 1;
+      if (n === 0) queueMicrotask(this.#drainSoon);
+      else if (n + 1 === QUEUE_LOGS) this.#drainQueue();
+      return;
+    }
+    const b = this.#scratch;
+    b[0] = h;
+    b[1] = p;
+    b[2] = c;
+    b[3] = t;
+    b[4] = d;
+    b[5] = status;
+    this.#track();
+  }
+
+  #intern(bridgeId) {
+    let h;
+    try {
+      h = this.#native.intern(bridgeId);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    this.#handles.set(bridgeId, h);
+    return h;
+  }
+
+  /** Retained logs, oldest first; all, or one bridge's (T3). Copies. */
+  getUsageLogs(bridgeId) {
+    if (this.#closed) throw closedError('getUsageLogs');
+    const id = bridgeArg(bridgeId, 'getUsageLogs');
+    if (this.#queued !== 0) this.#drainQueue();
+    let cols;
+    try {
+      cols = this.#native.logs(id);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    const data = cols.data;
+    const n = data.length / 7;
+    if (n === 0) return [];
+    const ids = cols.ids.split('\n');
+    const bridges = cols.bridges;
+    const out = new Array(n);
+    for (let i = 0, j = 0; i < n; i++, j += 7) {
+      const usage = { promptTokens: data[j + 2], completionTokens: data[j + 3], totalTokens: data[j + 4] };
+      const duration = data[j + 5];
+      const status = data[j + 6] === 1 ? 'error' : 'success';
+      // Key order of the T7 line (and of the seed's `{id, timestamp, ...log}`).
+      out[i] =
+        duration === duration
+          ? { id: ids[i], timestamp: new Date(data[j + 1]), bridgeId: bridges[data[j]], usage, durationMs: duration, status }
+          : { id: ids[i], timestamp: new Date(data[j + 1]), bridgeId: bridges[data[j]], usage, status };
+    }
+    return out;
+  }
+
+  /** Lifetime stats of one bridge or all (T4); `lastUsedAt` absent when empty. */
+  getUsageStats(bridgeId) {
+    if (this.#closed) throw closedError('getUsageStats');
+    if (this.#queued !== 0) this.#drainQueue();
+    this.#stats(bridgeArg(bridgeId, 'getUsageStats'));
+    const b = this.#scratch;
+    const last = b[5];
+    if (last !== last) {
+      return {
+        totalRequests: b[0],
+        promptTokens: b[1],
+        completionTokens: b[2],
+        totalTokens: b[3],
+        averageTokensPerRequest: b[4],
+        errorCount: b[6],
+      };
+    }
+    return {
+      totalRequests: b[0],
+      promptTokens: b[1],
+      completionTokens: b[2],
+      totalTokens: b[3],
+      averageTokensPerRequest: b[4],
+      lastUsedAt: new Date(last),
+      errorCount: b[6],
+    };
+  }
+
+  /**
+   * Without a date: forget every log and total. With one: drop logs older
+   * than it (keeping `timestamp >= olderThan`) and their totals (T5).
+   */
+  clearLogs(olderThan) {
+    if (this.#closed) throw closedError('clearLogs');
+    let ms;
+    if (olderThan === undefined || olderThan === null) {
+      ms = undefined;
+    } else if (isDate(olderThan)) {
+      ms = Date.prototype.getTime.call(olderThan);
+      if (ms !== ms) throw invalid('clearLogs: olderThan must be a valid Date, got Invalid Date');
+    } else if (typeof olderThan === 'number' && Number.isFinite(olderThan)) {
+      ms = olderThan; // epoch ms, as the seed's `timestamp < olderThan` allowed
+    } else {
+      throw invalid(`clearLogs: olderThan must be a Date, got ${show(olderThan)}`);
+    }
+    if (this.#queued !== 0) this.#drainQueue();
+    try {
+      this.#native.clear(ms);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** Resolves when everything tracked so far is on disk (T8). */
+  flush() {
+    if (this.#closed) return Promise.reject(closedError('flush'));
+    try {
+      if (this.#queued !== 0) this.#drainQueue();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#native.flush().then(settle);
+  }
+
+  /**
+   * Final flush, stops the writer, releases the directory. Later calls fail
+   * with `USAGEBOOK_CLOSED`; closing twice is fine.
+   */
+  close() {
+    if (this.#closing !== undefined) return this.#closing;
+    let drained;
+    try {
+      if (this.#queued !== 0) this.#drainQueue();
+    } catch (e) {
+      drained = e;
+    }
+    this.#closed = true;
+    unwatch(this.#exitRef);
+    this.#exitRef = undefined;
+    this.#closing = this.#native.close().then((r) => {
+      settle(r);
+      if (drained !== undefined) throw drained;
+    });
+    return this.#closing;
+  }
+
+  /** Last flush, queue depth, pending bytes, last error, recovery notes (X2). */
+  health() {
+    if (!this.#closed && this.#queued !== 0) this.#drainQueue();
+    const h = JSON.parse(this.#native.healthJson());
+    h.lastFlushAt = h.lastFlushAt === null ? null : new Date(h.lastFlushAt);
+    if (this.#closed) h.closed = true;
+    return h;
+  }
+
+  [kCloseAtExit]() {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      if (this.#queued !== 0) this.#drainQueue();
+      this.#native.closeSync();
+    } catch (e) {
+      process.stderr.write(`usagebook: final flush at exit failed: ${e && e.message}\n`);
+    }
+  }
+
+  // Testing hooks (trackers created with the `__testClockMs` option).
+  __setClock(ms) {
+    this.#native.setClock(ms);
+    this.#testClock = ms;
+  }
+
+  __tick() {
+    this.#native.tick();
+  }
+}
+
+function badCount(field, v) {
+  return invalid(`trackUsage: usage.${field} must be a non-negative integer, got ${show(v)}`);
+}
+
+/** Persists totals (and optionally logs) under `<baseDir>/llm-usage` (T6–T11). */
+class FileBackedLlmUsageTracker extends Tracker {
+  constructor(baseDir, options) {
+    if (typeof baseDir !== 'string' || baseDir.length === 0) {
+      throw invalid(`FileBackedLlmUsageTracker: baseDir must be a non-empty string, got ${show(baseDir)}`);
+    }
+    const [json, clock] = optionsArg(options, 'FileBackedLlmUsageTracker');
+    let t;
+    try {
+      t = NativeTracker.openFile(baseDir, json, clock);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    super(t, clock);
+  }
+}
+
+/** Keeps everything in memory; totals survive the `maxLogs` cap (T4, T12). */
+class InMemoryLlmUsageTracker extends Tracker {
+  constructor(options) {
+    const [json, clock] = optionsArg(options, 'InMemoryLlmUsageTracker');
+    let t;
+    try {
+      t = NativeTracker.memory(json, clock);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    super(t, clock);
+  }
+}
+
+/** Records nothing, reports empty stats, still refuses bad input (T12). */
+class NoOpLlmUsageTracker extends Tracker {
+  constructor() {
+    super(NativeTracker.noop());
+  }
+}
+
+module.exports = {
+  FileBackedLlmUsageTracker,
+  InMemoryLlmUsageTracker,
+  NoOpLlmUsageTracker,
+  ErrorCodes,
+  VERSION,
+};
