@@ -6,6 +6,7 @@ use crate::convert::{datetime_from_ms, json_to_py};
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
+use pyo3::IntoPyObjectExt;
 use usagebook_core::{UsageLog as CoreLog, UsageStats as CoreStats};
 
 /// Token counts of one call (`LlmUsage`, T1).
@@ -100,19 +101,22 @@ impl PyUsageLog {
         compare(other.py(), &self.0, o.map(|o| &o.get().0), op)
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let d = match self.0.duration_ms {
-            Some(d) => format!("{d}"),
+            Some(d) => py_repr(py, d)?,
             None => "None".into(),
         };
-        format!(
-            "UsageLog(id={:?}, bridge_id={:?}, timestamp={:?}, usage={}, duration_ms={d}, status={:?})",
-            self.0.id(),
-            self.0.bridge_id,
-            usagebook_core::timefmt::format_iso_ms(self.0.timestamp_ms),
+        Ok(format!(
+            "UsageLog(id={}, bridge_id={}, timestamp={}, usage={}, duration_ms={d}, status={})",
+            py_repr(py, self.0.id())?,
+            py_repr(py, &self.0.bridge_id)?,
+            py_repr(
+                py,
+                usagebook_core::timefmt::format_iso_ms(self.0.timestamp_ms)
+            )?,
             PyUsage::from(self.0.usage).__repr__(),
-            self.0.status.as_str()
-        )
+            py_repr(py, self.0.status.as_str())?,
+        ))
     }
 }
 
@@ -167,20 +171,20 @@ impl PyUsageStats {
         compare(other.py(), &self.0, o.map(|o| &o.get().0), op)
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let last = match self.0.last_used_at_ms {
-            Some(ms) => format!("{:?}", usagebook_core::timefmt::format_iso_ms(ms)),
+            Some(ms) => py_repr(py, usagebook_core::timefmt::format_iso_ms(ms))?,
             None => "None".into(),
         };
-        format!(
+        Ok(format!(
             "UsageStats(total_requests={}, prompt_tokens={}, completion_tokens={}, total_tokens={}, average_tokens_per_request={}, last_used_at={last}, error_count={})",
             self.0.total_requests,
             self.0.prompt_tokens,
             self.0.completion_tokens,
             self.0.total_tokens,
-            self.0.average_tokens_per_request,
+            py_repr(py, self.0.average_tokens_per_request)?,
             self.0.error_count
-        )
+        ))
     }
 }
 
@@ -193,4 +197,9 @@ fn compare<T: PartialEq>(py: Python<'_>, a: &T, b: Option<&T>, op: CompareOp) ->
         _ => return py.NotImplemented(),
     };
     PyBool::new(py, r).to_owned().into_any().unbind()
+}
+
+/// Python's own `repr()` of a value, for `__repr__`s that read like Python.
+fn py_repr<'py, T: IntoPyObject<'py>>(py: Python<'py>, v: T) -> PyResult<String> {
+    Ok(v.into_bound_py_any(py)?.repr()?.to_string())
 }

@@ -1,5 +1,6 @@
-"""The T behaviours through the binding (T1-T5, T12), on the in-memory and
-file-backed trackers alike, with a controlled clock."""
+"""The T behaviours through the binding (T1 types and names, T2-T5, T12,
+X2), on the in-memory and file-backed trackers alike, with a controlled
+clock."""
 
 from __future__ import annotations
 
@@ -168,7 +169,7 @@ def test_t5_naive_datetime_is_refused(make: Any) -> None:
     assert t.get_usage_stats().total_requests == 1
 
 
-def test_health(make: Any) -> None:
+def test_x2_health(make: Any) -> None:
     t = make()
     t.track_usage("a", openai(1, 1))
     h = t.health()
@@ -180,6 +181,7 @@ def test_health(make: Any) -> None:
 
 def test_closed_tracker_raises_closed_error(make: Any) -> None:
     t = make()
+    t.track_usage("a", openai(1, 1))  # the bridge id is cached: still refused below
     t.close()
     t.close()  # twice is fine
     with pytest.raises(usagebook.ClosedError):
@@ -224,5 +226,13 @@ def test_objects_compare_and_repr(make: Any) -> None:
     t.track_usage("a", openai(1, 2))
     assert t.get_usage_logs() == t.get_usage_logs()
     assert t.get_usage_stats() == t.get_usage_stats()
-    assert "UsageLog(" in repr(t.get_usage_logs()[0]) and "UsageStats(" in repr(t.get_usage_stats())
+    assert repr(t.get_usage_logs()[0]) == (
+        f"UsageLog(id='llm_log_1_{T0}', bridge_id='a', timestamp='2025-01-04T14:13:20.000Z', "
+        "usage=Usage(prompt_tokens=1, completion_tokens=2, total_tokens=3), duration_ms=None, "
+        "status='success')"
+    )
+    assert repr(t.get_usage_stats()) == (
+        "UsageStats(total_requests=1, prompt_tokens=1, completion_tokens=2, total_tokens=3, "
+        "average_tokens_per_request=3.0, last_used_at='2025-01-04T14:13:20.000Z', error_count=0)"
+    )
     assert t.get_usage_logs()[0].usage == t.get_usage_logs()[0].usage
