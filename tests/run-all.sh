@@ -28,3 +28,6 @@ echo "1 passed, 0 failed"
 
 echo "== Python binding: wheels in a fresh virtualenv, stubtest, mypy, pytest"
 bash bindings-python/run-tests.sh
+
+echo "== Node binding: npm ci, napi build, node --test (vectors, behaviour, files, workers, tsc, npm pack)"
+bash bindings-node/run-tests.sh

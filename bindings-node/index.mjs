@@ -1,0 +1,14 @@
+// ES module entry of usagebook: the same classes as the CommonJS entry.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const usagebook = require('./index.js');
+
+export const {
+  FileBackedLlmUsageTracker,
+  InMemoryLlmUsageTracker,
+  NoOpLlmUsageTracker,
+  ErrorCodes,
+  VERSION,
+} = usagebook;
+export default usagebook;
