@@ -19,7 +19,8 @@ trap 'rm -rf "$work"' EXIT
 echo "== fresh virtualenv ($("$python" --version))"
 "$python" -m venv "$work/venv"
 venv_py="$work/venv/bin/python"
-"$venv_py" -m pip install --quiet --disable-pip-version-check maturin pytest mypy
+# Pinned: stubtest's checks and mypy's grow with releases; bump on purpose.
+"$venv_py" -m pip install --quiet --disable-pip-version-check maturin==1.16.0 pytest==9.2.0 mypy==2.4.1
 
 echo "== maturin build --release (abi3, CPython >= 3.10; and the CPython 3.9 wheel)"
 (cd "$here" && "$work/venv/bin/maturin" build --release --quiet -o "$work/wheels39" --features abi3-py39)
