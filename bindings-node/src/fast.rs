@@ -23,6 +23,7 @@
 use crate::errors::{self, panic_message};
 use crate::native::Native;
 use napi::sys;
+use std::cell::RefCell;
 use std::ffi::{c_void, CString};
 use std::ptr;
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub(crate) const QUEUED_LEN: usize = 7;
 
 struct Ctx {
     native: Arc<Native>,
+    /// `drain`'s decoded batch, reused (only touched on the JS thread).
+    batch: RefCell<Vec<InternedLog>>,
     scratch: *mut f64,
     queue: *const f64,
     /// Capacity of `queue`, in logs.
@@ -121,6 +124,7 @@ pub(crate) unsafe fn bind(
         }
         let ctx = Box::into_raw(Box::new(Ctx {
             native: native.clone(),
+            batch: RefCell::new(Vec::new()),
             scratch: scratch_data,
             queue: queue_data,
             queue_logs: queue_len / QUEUED_LEN,
@@ -207,8 +211,11 @@ unsafe fn ctx_of<'a>(
 
 /// A token count as JS numbers carry it: an integer in 0..=2^53-1.
 fn count(x: f64, field: &str) -> Result<u64, String> {
-    if (0.0..=9_007_199_254_740_991.0).contains(&x) && x.fract() == 0.0 {
-        Ok(x as u64)
+    // `as` saturates and maps NaN to 0; the round trip is exact only for
+    // integers in range (cheaper than `fract`, a libm call here).
+    let n = x as u64;
+    if n as f64 == x && n <= 9_007_199_254_740_991 {
+        Ok(n)
     } else {
         Err(format!(
             "usage.{field} must be a non-negative integer, got {x}"
@@ -218,7 +225,7 @@ fn count(x: f64, field: &str) -> Result<u64, String> {
 
 fn read_track(s: &[f64]) -> Result<(u32, Usage, Option<f64>, UsageStatus), String> {
     let handle = s[0];
-    if !(0.0..=u32::MAX as f64).contains(&handle) || handle.fract() != 0.0 {
+    if handle as u32 as f64 != handle {
         return Err(format!("bridge handle must be a u32, got {handle}"));
     }
     let usage = Usage {
@@ -262,7 +269,7 @@ unsafe extern "C" fn track_cb(
 fn read_queued(q: &[f64]) -> Result<InternedLog, String> {
     let (bridge, usage, duration_ms, status) = read_track(q)?;
     let ts = q[6];
-    if !ts.is_finite() || ts.fract() != 0.0 {
+    if ts as i64 as f64 != ts || ts.abs() > 8.64e15 {
         return Err(format!("timestamp must be an integer of ms, got {ts}"));
     }
     Ok(InternedLog {
@@ -299,12 +306,17 @@ unsafe extern "C" fn drain_cb(
     }
     let queue = std::slice::from_raw_parts(ctx.queue, n as usize * QUEUED_LEN);
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let logs = queue
-            .chunks_exact(QUEUED_LEN)
-            .map(read_queued)
-            .collect::<Result<Vec<_>, String>>()
-            .map_err(usagebook_core::Error::invalid)?;
-        ctx.native.track_interned_batch(&logs)
+        let mut fresh = Vec::new();
+        let mut reused = ctx.batch.try_borrow_mut();
+        let logs = match reused.as_mut() {
+            Ok(v) => &mut **v,
+            Err(_) => &mut fresh,
+        };
+        logs.clear();
+        for q in queue.chunks_exact(QUEUED_LEN) {
+            logs.push(read_queued(q).map_err(usagebook_core::Error::invalid)?);
+        }
+        ctx.native.track_interned_batch(logs)
     }));
     match res {
         Ok(Ok(())) => {}
