@@ -5,8 +5,9 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::error::{Error, Result};
 use crate::health::Health;
 use crate::model::{validate_bridge_id, NewUsageLog, Usage, UsageLog, UsageStats, UsageStatus};
-use crate::rollup::Rollups;
+use crate::rollup::{hour_of, Rollups};
 use crate::state::TrackerState;
+use crate::totals::{LogRecord, Totals};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -112,12 +113,14 @@ impl InMemoryTracker {
         for l in logs {
             state.check_interned(l.bridge, l.duration_ms)?;
         }
+        let mut hours = HourBatch::default();
         for l in logs {
             let rec =
                 state.stamp_interned(l.bridge, l.usage, l.duration_ms, l.status, l.timestamp_ms)?;
             state.apply(rec);
-            rollups.add(&rec);
+            hours.add(&rec, rollups);
         }
+        hours.finish(rollups);
         Ok(())
     }
 
@@ -171,6 +174,38 @@ impl UsageTracker for InMemoryTracker {
             closed: g.closed,
             retained_logs: g.state.ring.len() as u64,
             ..Health::default()
+        }
+    }
+}
+
+/// Folds a batch into the hourly rollups with one map update per (bridge,
+/// hour) instead of one per log: a batch rarely spans more than a few.
+/// Merging a bucket's sum is the same as adding its logs one by one.
+#[derive(Default)]
+struct HourBatch {
+    keys: [(u32, i64); 8],
+    sums: [Totals; 8],
+    len: usize,
+}
+
+impl HourBatch {
+    fn add(&mut self, rec: &LogRecord, rollups: &mut Rollups) {
+        let key = (rec.bridge, hour_of(rec.ts_ms));
+        if let Some(i) = self.keys[..self.len].iter().position(|k| *k == key) {
+            self.sums[i].add(rec);
+        } else if self.len < self.keys.len() {
+            self.keys[self.len] = key;
+            self.sums[self.len] = Totals::default();
+            self.sums[self.len].add(rec);
+            self.len += 1;
+        } else {
+            rollups.add(rec);
+        }
+    }
+
+    fn finish(self, rollups: &mut Rollups) {
+        for (&(bridge, hour), sum) in self.keys.iter().zip(&self.sums).take(self.len) {
+            rollups.add_bucket(bridge, hour, *sum);
         }
     }
 }

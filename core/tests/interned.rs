@@ -277,3 +277,50 @@ fn t9_file_backed_batches_survive_reopen_and_wake_the_writer() {
         again.close().unwrap();
     }
 }
+
+#[test]
+fn t5_batched_history_clears_by_the_hour_like_single_tracks() {
+    // 15 (bridge, hour) keys in one batch, more than the batch folds at once,
+    // and a cap of 4 so a dated clear reaches history only the rollups keep.
+    const HOUR: i64 = 3_600_000;
+    let clock = ManualClock::new(0);
+    let (slow, fast) = (memory(&clock, 4), memory(&clock, 4));
+    let names = ["a", "b", "c"];
+    let handles: Vec<u32> = names
+        .iter()
+        .map(|n| fast.intern_bridge(n).unwrap())
+        .collect();
+    let batch: Vec<InternedLog> = (0..30)
+        .map(|i| InternedLog {
+            bridge: handles[i % 3],
+            usage: usage(i as u64, 1),
+            duration_ms: None,
+            status: if i % 4 == 0 {
+                UsageStatus::Error
+            } else {
+                UsageStatus::Success
+            },
+            timestamp_ms: T0 + (i as i64 % 5) * HOUR + i as i64,
+        })
+        .collect();
+    for (i, l) in batch.iter().enumerate() {
+        clock.set(l.timestamp_ms);
+        slow.track(&NewUsageLog {
+            bridge_id: names[i % 3],
+            usage: l.usage,
+            duration_ms: None,
+            status: l.status,
+        })
+        .unwrap();
+    }
+    fast.track_interned_batch(&batch).unwrap();
+    for cutoff in [T0 + 2 * HOUR + HOUR / 2, T0 + 4 * HOUR] {
+        slow.clear_logs(Some(cutoff)).unwrap();
+        fast.clear_logs(Some(cutoff)).unwrap();
+        for bridge in [None, Some("a"), Some("b"), Some("c")] {
+            assert_eq!(slow.stats(bridge).unwrap(), fast.stats(bridge).unwrap());
+            assert_eq!(slow.logs(bridge).unwrap(), fast.logs(bridge).unwrap());
+        }
+    }
+    assert!(fast.stats(None).unwrap().total_requests > 0);
+}
