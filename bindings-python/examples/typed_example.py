@@ -47,6 +47,37 @@ async def main_async(base: str) -> int:
         return t.get_usage_stats("openai").total_tokens
 
 
+async def ledger_async(path: str) -> float:
+    async with usagebook.Ledger(path, mode="strict_budget", daily_budget_usd=2.0,
+                                prices={"gpt-4o": {"input_cost_per_token": 2.5e-06}}) as ledger:
+        hold: usagebook.Hold = await ledger.areserve(trace_id="a", provider="openai",
+                                                     model="gpt-4o", estimate_usd=0.5)
+        async with hold:
+            await hold.acommit(usage={"tokens_in": 1000})
+        ev = usagebook.LedgerEvent("adjust", "a", "openai", "gpt-4o", cost_actual_usd=-0.001,
+                                   timestamp=datetime.now(timezone.utc))
+        await ledger.awrite_event(ev, sync=True)
+        spent: float = await ledger.aspend_today("model:gpt-4o")
+        return spent
+
+
+def ledger_sync(path: str) -> None:
+    with usagebook.Ledger(path, daily_budget_usd=0.1, timezone="Europe/Berlin") as ledger:
+        with ledger.reserve(trace_id="b", provider="openai", model="gpt-4o",
+                            estimate_usd=0.05, profile_id="alice") as hold:
+            hold.commit(cost_actual_usd=0.02)
+        try:
+            ledger.reserve(trace_id="c", provider="openai", model="gpt-4o", estimate_usd=1.0)
+        except usagebook.BudgetExceeded as e:
+            reset: datetime = e.reset_at
+            print("budget:", e.limit, e.spent, e.reserved, e.requested, e.scope, e.window, reset)
+        ledger.write_event(usagebook.LedgerEvent("commit", "d", "openai", "gpt-4o",
+                                                 usage={"tokens_in": 3}, cost_actual_usd=0.01))
+        last: Optional[datetime] = ledger.health()["last_commit_at"]
+        print(ledger.spend_today(profile_id="alice"), ledger.reserved_today(), last,
+              hold.settled, hold.expires_at.tzinfo is not None)
+
+
 def main() -> int:
     trackers: List[LlmBridgeUsageTracker] = [InMemoryLlmUsageTracker(max_logs=5), NoOpLlmUsageTracker()]
     for t in trackers:
@@ -58,6 +89,9 @@ def main() -> int:
         with FileBackedLlmUsageTracker(d) as again:
             health = again.health()
             print(total, health["kind"], health["queue_depth"], again.get_usage_stats().total_tokens)
+    with tempfile.TemporaryDirectory() as d:
+        print("ledger:", asyncio.run(ledger_async(d + "/a.db")))
+        ledger_sync(d + "/b.db")
     try:
         InMemoryLlmUsageTracker().track_usage("", {"input_tokens": 1, "output_tokens": 1})
     except usagebook.InvalidArgumentError as e:

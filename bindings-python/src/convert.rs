@@ -37,7 +37,7 @@ pub fn describe(obj: &Bound<'_, PyAny>) -> String {
 /// An `int` that is not a `bool` (bool is an int subclass in Python, and
 /// `True` tokens are a bug, not a count).
 #[inline]
-fn is_int(v: &Bound<'_, PyAny>) -> bool {
+pub(crate) fn is_int(v: &Bound<'_, PyAny>) -> bool {
     v.is_exact_instance_of::<PyInt>()
         || (v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>())
 }
@@ -177,7 +177,7 @@ impl<'py> Source<'_, 'py> {
     }
 }
 
-fn collections_mapping(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+pub(crate) fn collections_mapping(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     static MAPPING: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     MAPPING.import(py, "collections.abc", "Mapping")
 }
@@ -459,4 +459,144 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
             dict.into_any()
         }
     })
+}
+
+/// A Python value as JSON, for the ledger's open maps (`usage`, `timing`)
+/// and price dicts: `None`, `bool`, `int`, finite `float`, `str`, mappings
+/// with `str` keys, lists and tuples. `path` names the value in errors
+/// (`usage.tokens_in`). What the values must be is the core's to check.
+pub fn py_to_json(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
+    let py = obj.py();
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(Value::from(i));
+        }
+        if let Ok(u) = obj.extract::<u64>() {
+            return Ok(Value::from(u));
+        }
+        let f: f64 = obj.extract()?;
+        return serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or_else(|| invalid(format!("{path} is too large: {}", describe(obj))));
+    }
+    if obj.is_instance_of::<PyFloat>() {
+        let f: f64 = obj.extract()?;
+        return serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{path} must be a finite number, got {}",
+                    describe(obj)
+                ))
+            });
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::String(s.to_cow()?.into_owned()));
+    }
+    if obj.is_instance_of::<PyDict>() || obj.is_instance(collections_mapping(py)?)? {
+        return Ok(Value::Object(json_object(obj, path)?));
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<pyo3::types::PyTuple>() {
+        let mut out = Vec::new();
+        for (i, item) in obj.try_iter()?.enumerate() {
+            out.push(py_to_json(&item?, &format!("{path}[{i}]"))?);
+        }
+        return Ok(Value::Array(out));
+    }
+    Err(invalid(format!(
+        "{path} must be a JSON value (None, bool, int, float, str, list or mapping), got {}",
+        describe(obj)
+    )))
+}
+
+/// A mapping with `str` keys as a JSON object.
+fn json_object(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<serde_json::Map<String, Value>> {
+    let mut out = serde_json::Map::new();
+    let mut put = |k: &Bound<'_, PyAny>, v: &Bound<'_, PyAny>| -> PyResult<()> {
+        let key = k
+            .cast::<PyString>()
+            .map_err(|_| invalid(format!("{path} keys must be str, got {}", describe(k))))?
+            .to_cow()?
+            .into_owned();
+        let value = py_to_json(v, &format!("{path}.{key}"))?;
+        out.insert(key, value);
+        Ok(())
+    };
+    if let Ok(d) = obj.cast::<PyDict>() {
+        for (k, v) in d.iter() {
+            put(&k, &v)?;
+        }
+    } else {
+        for item in obj.call_method0(intern!(obj.py(), "items"))?.try_iter()? {
+            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+            put(&k, &v)?;
+        }
+    }
+    Ok(out)
+}
+
+/// An optional open map (`usage`, `timing`): `None` is empty; otherwise a
+/// mapping with `str` keys.
+pub fn json_map(
+    obj: Option<&Bound<'_, PyAny>>,
+    name: &str,
+) -> PyResult<serde_json::Map<String, Value>> {
+    match obj {
+        None => Ok(serde_json::Map::new()),
+        Some(o) if o.is_none() => Ok(serde_json::Map::new()),
+        Some(o)
+            if o.is_instance_of::<PyDict>() || o.is_instance(collections_mapping(o.py())?)? =>
+        {
+            json_object(o, name)
+        }
+        Some(o) => Err(invalid(format!(
+            "{name} must be a mapping or None, got {}",
+            describe(o)
+        ))),
+    }
+}
+
+/// A number argument: an `int` (not a bool) or a `float`.
+pub fn number(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
+    if obj.is_instance_of::<PyFloat>() || is_int(obj) {
+        if let Ok(f) = obj.extract::<f64>() {
+            return Ok(f);
+        }
+    }
+    Err(invalid(format!(
+        "{name} must be an int or float, got {}",
+        describe(obj)
+    )))
+}
+
+/// A `str` argument.
+pub fn string(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+    match obj.cast::<PyString>() {
+        Ok(s) => Ok(s.to_cow()?.into_owned()),
+        Err(_) => Err(invalid(format!(
+            "{name} must be a str, got {}",
+            describe(obj)
+        ))),
+    }
+}
+
+/// An optional `str` argument: `None` or a `str`.
+pub fn opt_string(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<String>> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => match o.cast::<PyString>() {
+            Ok(s) => Ok(Some(s.to_cow()?.into_owned())),
+            Err(_) => Err(invalid(format!(
+                "{name} must be a str or None, got {}",
+                describe(o)
+            ))),
+        },
+    }
 }

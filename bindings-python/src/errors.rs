@@ -10,7 +10,25 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use usagebook_core::Error;
+use usagebook_core::{BudgetExceeded, Error};
+
+/// The read-only attributes of `BudgetExceeded`, each a property over the
+/// instance attribute `_<name>` set when the error is raised.
+const BUDGET_FIELDS: [(&str, &str); 7] = [
+    ("scope", "The budget's scope, e.g. \"all\"."),
+    ("window", "The budget's window, e.g. \"day\"."),
+    ("limit", "The budget, USD."),
+    (
+        "spent",
+        "Settled spend in the window when the hold was refused, USD.",
+    ),
+    ("reserved", "What open holds reserved then, USD."),
+    ("requested", "The refused hold's estimate, USD."),
+    (
+        "reset_at",
+        "When the window resets (the next local midnight): a tz-aware UTC datetime.",
+    ),
+];
 
 struct Classes {
     base: Py<PyType>,
@@ -18,6 +36,7 @@ struct Classes {
     locked: Py<PyType>,
     closed: Py<PyType>,
     storage: Py<PyType>,
+    budget: Py<PyType>,
 }
 
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
@@ -62,11 +81,28 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
                 "LockedError",
                 "Another tracker, in this or another process, owns the directory.",
             )?,
-            closed: sub("ClosedError", "The tracker was closed.")?,
+            closed: sub("ClosedError", "The tracker or ledger was closed.")?,
             storage: sub(
                 "StorageError",
                 "Reading or writing the tracker's files failed (the message says which and why).",
             )?,
+            budget: {
+                let class = sub(
+                    "BudgetExceeded",
+                    "A hold was refused: spent + reserved + requested would pass the ledger's daily budget. Nothing was recorded.",
+                )?;
+                let attrgetter = py.import("operator")?.getattr("attrgetter")?;
+                let property = py.import("builtins")?.getattr("property")?;
+                for (name, doc) in BUDGET_FIELDS {
+                    let getter = attrgetter.call1((format!("_{name}"),))?;
+                    let kwargs = PyDict::new(py);
+                    kwargs.set_item("doc", doc)?;
+                    class
+                        .bind(py)
+                        .setattr(name, property.call((getter,), Some(&kwargs))?)?;
+                }
+                class
+            },
             base,
         })
     })?;
@@ -75,6 +111,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LockedError", classes.locked.bind(py))?;
     m.add("ClosedError", classes.closed.bind(py))?;
     m.add("StorageError", classes.storage.bind(py))?;
+    m.add("BudgetExceeded", classes.budget.bind(py))?;
     Ok(())
 }
 
@@ -116,11 +153,42 @@ pub fn from_core(e: Error) -> PyErr {
         Error::Locked(_) => new_err(Kind::Locked, e.to_string()),
         Error::Closed => new_err(Kind::Closed, e.to_string()),
         Error::Io { .. } | Error::UnsupportedFormat { .. } => new_err(Kind::Storage, e.to_string()),
+        Error::BudgetExceeded(ref b) => budget_err(b, e.to_string()),
         // Kinds the tracker never produces (the core's error grows with its
         // other features): the base class, with the core's message.
         #[allow(unreachable_patterns)]
         _ => new_err(Kind::Base, e.to_string()),
     }
+}
+
+/// `BudgetExceeded(msg)` with its attributes in USD and `reset_at` as a
+/// tz-aware datetime (money is nano-USD in the core, L11).
+fn budget_err(b: &BudgetExceeded, msg: String) -> PyErr {
+    use usagebook_core::ledger::money::nano_to_usd;
+    Python::attach(|py| {
+        let Some(c) = CLASSES.get(py) else {
+            return pyo3::exceptions::PyRuntimeError::new_err(msg);
+        };
+        let err = PyErr::from_type(c.budget.bind(py).clone(), msg);
+        let v = err.value(py);
+        let fill = || -> PyResult<()> {
+            v.setattr("_scope", &b.scope)?;
+            v.setattr("_window", &b.window)?;
+            v.setattr("_limit", nano_to_usd(b.limit_nusd))?;
+            v.setattr("_spent", nano_to_usd(b.spent_nusd))?;
+            v.setattr("_reserved", nano_to_usd(b.reserved_nusd))?;
+            v.setattr("_requested", nano_to_usd(b.requested_nusd))?;
+            v.setattr(
+                "_reset_at",
+                crate::convert::datetime_from_ms(py, b.reset_at_ms)?,
+            )?;
+            Ok(())
+        };
+        match fill() {
+            Ok(()) => err,
+            Err(e) => e,
+        }
+    })
 }
 
 fn panic_message(payload: Box<dyn Any + Send>) -> String {

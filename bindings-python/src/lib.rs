@@ -7,6 +7,7 @@
 
 mod convert;
 mod errors;
+mod ledger;
 mod model;
 mod tracker;
 
@@ -22,7 +23,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tracker::FileBacked>()?;
     m.add_class::<tracker::InMemory>()?;
     m.add_class::<tracker::NoOp>()?;
+    m.add_class::<ledger::PyLedger>()?;
+    m.add_class::<ledger::PyLedgerEvent>()?;
+    m.add_class::<ledger::PyHold>()?;
     m.add_function(wrap_pyfunction!(tracker::_close_all, m)?)?;
+    m.add_function(wrap_pyfunction!(ledger::_close_all_ledgers, m)?)?;
     m.add_function(wrap_pyfunction!(tracker::_panic_for_tests, m)?)?;
     // One version for every package (B5): the workspace's.
     m.add("__version__", usagebook_core::VERSION)?;

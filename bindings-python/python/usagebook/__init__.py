@@ -11,22 +11,30 @@ crashes. A drop-in ``LlmBridgeUsageTracker`` in three flavours:
 All three are safe to share between threads and have the same methods:
 ``track_usage``, ``get_usage_logs``, ``get_usage_stats``, ``clear_logs``,
 ``flush``, ``close``, ``health``, the asyncio ``aflush``/``aclose``, and
-they are (async) context managers. Every behaviour lives in the Rust core
-(``usagebook._native``); this package only adapts it to Python. See
-docs/python.md.
+they are (async) context managers.
+
+The budget ledger, :class:`Ledger`, records holds, commits, cancels and
+adjusts (:class:`LedgerEvent`) on SQLite and enforces a daily budget
+(:class:`Hold`, :class:`BudgetExceeded`).
+
+Every behaviour lives in the Rust core (``usagebook._native``); this
+package only adapts it to Python. See docs/python.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 from datetime import datetime
-from typing import Any, Callable, List, Literal, Optional, Protocol, TypeVar
+from typing import Any, Callable, List, Literal, Mapping, Optional, Protocol, TypeVar
 
 from . import _native
 from ._native import (
+    BudgetExceeded,
     ClosedError,
     InvalidArgumentError,
+    LedgerEvent,
     LockedError,
     StorageError,
     Usage,
@@ -50,6 +58,10 @@ __all__ = [
     "LockedError",
     "ClosedError",
     "StorageError",
+    "Ledger",
+    "LedgerEvent",
+    "Hold",
+    "BudgetExceeded",
     "__version__",
 ]
 
@@ -157,7 +169,132 @@ class NoOpLlmUsageTracker(_native.NoOpTracker, _AsyncMethods):
     """Validates its input, records nothing, reports empty stats."""
 
 
+_H = TypeVar("_H", bound="Hold")
+_L = TypeVar("_L", bound="Ledger")
+_R = TypeVar("_R")
+
+
+class Hold(_native.Hold):
+    """An open reservation made by :meth:`Ledger.reserve` (L6).
+
+    Settle it once: ``commit(usage=None, cost_actual_usd=None)`` records the
+    spend (the actual cost, or ``usage`` priced by the ledger's price list,
+    or the estimate for an unpriced model) and releases the reservation;
+    ``cancel()`` releases it without spend. A second settle raises
+    :class:`InvalidArgumentError`. Neither waits for disk.
+
+    As a context manager (``with``/``async with``) it cancels the hold on
+    exit if it is still open, whether the block raised or not: commit
+    inside the block to record spend. A hold never settled keeps its
+    amount reserved until it expires (``hold_ttl_s``).
+    """
+
+    async def acommit(self, usage: Optional[Mapping[str, float]] = None,
+                      cost_actual_usd: Optional[float] = None) -> None:
+        """``commit()`` from a coroutine (it never waits)."""
+        self.commit(usage, cost_actual_usd)
+
+    async def acancel(self) -> None:
+        """``cancel()`` from a coroutine (it never waits)."""
+        self.cancel()
+
+    async def __aenter__(self: _H) -> _H:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> bool:
+        return self.__exit__(*exc_info)
+
+
+
+async def _off_loop(fn: Callable[[], _R]) -> _R:
+    """Runs a call that may wait for the ledger's writer (it releases the
+    GIL) on the loop's default executor."""
+    return await asyncio.get_running_loop().run_in_executor(None, fn)
+
+
+class Ledger(_native.Ledger):
+    """The budget ledger on one SQLite file (L1-L12).
+
+    ``Ledger(path, *, mode="best_effort", batch_size=100,
+    flush_interval_ms=200, daily_budget_usd=None, timezone="UTC",
+    hold_ttl_s=900, prices=None)``
+
+    ``mode`` is ``"best_effort"`` (prechecks and reads from memory, writes
+    never wait for disk) or ``"strict_budget"`` (check-and-hold is one
+    database transaction, atomic across threads and processes).
+    ``prices`` is ``None``, a path to a LiteLLM
+    ``model_prices_and_context_window.json``-format file, or a dict in that
+    format. Money is USD floats here, integer nano-USD inside. Safe to share
+    between threads; an (async) context manager that closes on exit. A
+    ledger never closed is closed (its queue drained) at interpreter exit.
+    """
+
+    def reserve(self, *, trace_id: str, provider: str, model: str, estimate_usd: float,
+                profile_id: Optional[str] = None) -> Hold:
+        """Reserves ``estimate_usd`` for a trace (a ``precheck_hold``), or
+        raises :class:`BudgetExceeded` if spent + reserved + estimate would
+        pass ``daily_budget_usd`` (reaching it exactly is allowed)."""
+        return Hold(self, trace_id=trace_id, provider=provider, model=model,
+                    estimate_usd=estimate_usd, profile_id=profile_id)
+
+    async def areserve(self, *, trace_id: str, provider: str, model: str, estimate_usd: float,
+                       profile_id: Optional[str] = None) -> Hold:
+        """``reserve()`` without blocking the event loop (strict mode waits
+        for a database transaction: it runs on the default executor)."""
+        call = functools.partial(Hold, self, trace_id=trace_id, provider=provider, model=model,
+                                 estimate_usd=estimate_usd, profile_id=profile_id)
+        if self.mode == "strict_budget":
+            return await _off_loop(call)
+        return call()
+
+    async def awrite_event(self, ev: LedgerEvent, sync: bool = False) -> None:
+        """``write_event()`` without blocking the event loop: returns once
+        the event is queued, or with ``sync=True`` once its batch is
+        committed. Validation and budget errors are raised at once."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+
+        def done(err: Optional[BaseException]) -> None:
+            try:
+                loop.call_soon_threadsafe(_settle, fut, err)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass
+
+        self._write_event_then(ev, sync, done)
+        await fut
+
+    async def aspend_today(self, scope: str = "all", profile_id: Optional[str] = None) -> float:
+        """``spend_today()`` without blocking the event loop."""
+        if self.mode == "strict_budget":
+            return await _off_loop(functools.partial(self.spend_today, scope, profile_id))
+        return self.spend_today(scope, profile_id)
+
+    async def areserved_today(self, scope: str = "all", profile_id: Optional[str] = None) -> float:
+        """``reserved_today()`` without blocking the event loop."""
+        if self.mode == "strict_budget":
+            return await _off_loop(functools.partial(self.reserved_today, scope, profile_id))
+        return self.reserved_today(scope, profile_id)
+
+    async def aflush(self) -> None:
+        """``flush()`` without blocking the event loop."""
+        await _in_background(self, "flush")
+
+    async def aclose(self) -> None:
+        """``close()`` without blocking the event loop: the queue is drained
+        on a usagebook thread."""
+        await _in_background(self, "close")
+
+    async def __aenter__(self: _L) -> _L:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await _in_background(self, "close")
+
+
+
 # The final flush (T8): closes every file-backed tracker still open when the
 # interpreter exits. Registered at import, so it runs after the atexit
 # handlers of code that imported usagebook (they may still track).
 atexit.register(_native._close_all)
+# Likewise every ledger still open: its queue is drained, not lost (L4).
+atexit.register(_native._close_all_ledgers)

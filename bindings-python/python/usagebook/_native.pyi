@@ -15,6 +15,7 @@ __all__ = [
     "LockedError",
     "ClosedError",
     "StorageError",
+    "BudgetExceeded",
     "Usage",
     "UsageLog",
     "UsageStats",
@@ -22,7 +23,11 @@ __all__ = [
     "FileBackedTracker",
     "InMemoryTracker",
     "NoOpTracker",
+    "Ledger",
+    "LedgerEvent",
+    "Hold",
     "_close_all",
+    "_close_all_ledgers",
     "_panic_for_tests",
     "__version__",
 ]
@@ -39,10 +44,28 @@ class LockedError(UsagebookError):
     """Another tracker, in this or another process, owns the directory."""
 
 class ClosedError(UsagebookError):
-    """The tracker was closed."""
+    """The tracker or ledger was closed."""
 
 class StorageError(UsagebookError):
     """Reading or writing the tracker's files failed (the message says which and why)."""
+
+class BudgetExceeded(UsagebookError):
+    """A hold was refused: spent + reserved + requested would pass the ledger's daily budget. Nothing was recorded."""
+
+    @property
+    def scope(self) -> str: ...
+    @property
+    def window(self) -> str: ...
+    @property
+    def limit(self) -> float: ...
+    @property
+    def spent(self) -> float: ...
+    @property
+    def reserved(self) -> float: ...
+    @property
+    def requested(self) -> float: ...
+    @property
+    def reset_at(self) -> datetime: ...
 
 @final
 class Usage:
@@ -156,5 +179,146 @@ class InMemoryTracker(Tracker):
 class NoOpTracker(Tracker):
     def __new__(cls: type[_S]) -> _S: ...
 
+# ---- the budget ledger (src/ledger.rs) ----
+
+@final
+class LedgerEvent:
+    """One ledger event (L1): a hold, commit, cancel or adjust; validated when written."""
+
+    def __new__(
+        cls,
+        event_type: Literal["precheck_hold", "commit", "cancel", "adjust"],
+        trace_id: str,
+        provider: str,
+        model: str,
+        usage: Optional[Mapping[str, float]] = None,
+        cost_est_usd: float = 0.0,
+        cost_actual_usd: Optional[float] = None,
+        status: Literal["ok", "error", "cancelled"] = "ok",
+        timing: Optional[Mapping[str, Optional[float]]] = None,
+        timestamp: Union[float, datetime, None] = None,
+        profile_id: Optional[str] = None,
+        id: Optional[str] = None,
+    ) -> LedgerEvent: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def trace_id(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def usage(self) -> dict[str, Any]: ...
+    @property
+    def cost_est_usd(self) -> float: ...
+    @property
+    def cost_actual_usd(self) -> Optional[float]: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def timing(self) -> dict[str, Any]: ...
+    @property
+    def timestamp(self) -> float: ...
+    @property
+    def profile_id(self) -> Optional[str]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+class _LedgerHealth(TypedDict):
+    mode: Literal["best_effort", "strict_budget"]
+    path: str
+    closed: bool
+    queue_depth: int
+    events_written: int
+    batches: int
+    duplicates: int
+    rejected: int
+    expired_holds: int
+    open_holds: int
+    last_commit_at: Optional[datetime]
+    last_error: Optional[str]
+    schema_version: int
+
+# A LiteLLM model_prices_and_context_window.json: a path or the parsed dict.
+_Prices = Union[str, os.PathLike[str], Mapping[str, Any]]
+
+@disjoint_base
+class Ledger:
+    """The budget ledger on one SQLite file (L1-L12)."""
+
+    def __new__(
+        cls: type[_S],
+        path: Union[str, os.PathLike[str]],
+        *,
+        mode: Literal["best_effort", "strict_budget"] = "best_effort",
+        batch_size: int = 100,
+        flush_interval_ms: int = 200,
+        daily_budget_usd: Optional[float] = None,
+        timezone: str = "UTC",
+        hold_ttl_s: float = 900,
+        prices: Optional[_Prices] = None,
+        _clock: Optional[Callable[[], int]] = None,
+    ) -> _S: ...
+    @property
+    def mode(self) -> Literal["best_effort", "strict_budget"]: ...
+    @property
+    def daily_budget_usd(self) -> Optional[float]: ...
+    @property
+    def timezone(self) -> str: ...
+    def write_event(self, ev: LedgerEvent, sync: bool = False) -> None: ...
+    def _write_event_then(
+        self, ev: LedgerEvent, sync: bool, done: Callable[[Optional[BaseException]], object]
+    ) -> None: ...
+    def spend_today(self, scope: str = "all", profile_id: Optional[str] = None) -> float: ...
+    def reserved_today(self, scope: str = "all", profile_id: Optional[str] = None) -> float: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+    def health(self) -> _LedgerHealth: ...
+    def _start_background(
+        self, op: str, done: Callable[[Optional[BaseException]], object]
+    ) -> None: ...
+    def __enter__(self: _S) -> _S: ...
+    def __exit__(self, *_exc: object) -> bool: ...
+
+@disjoint_base
+class Hold:
+    """An open reservation (L6); settle it once with commit or cancel."""
+
+    def __new__(
+        cls: type[_S],
+        ledger: Ledger,
+        *,
+        trace_id: str,
+        provider: str,
+        model: str,
+        estimate_usd: float,
+        profile_id: Optional[str] = None,
+    ) -> _S: ...
+    @property
+    def trace_id(self) -> str: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def profile_id(self) -> Optional[str]: ...
+    @property
+    def amount_usd(self) -> float: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def settled(self) -> bool: ...
+    def commit(
+        self, usage: Optional[Mapping[str, float]] = None, cost_actual_usd: Optional[float] = None
+    ) -> None: ...
+    def cancel(self) -> None: ...
+    def __enter__(self: _S) -> _S: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
 def _close_all() -> None: ...
+def _close_all_ledgers() -> None: ...
 def _panic_for_tests(message: str) -> None: ...

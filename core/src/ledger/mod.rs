@@ -433,6 +433,10 @@ impl Ledger {
         estimate_nusd: i64,
         profile_id: Option<&str>,
     ) -> Result<Hold> {
+        if estimate_nusd < 0 {
+            // Named as the bindings' argument, not the event's field.
+            return Err(Error::invalid("estimate_usd must be >= 0"));
+        }
         let mut ev = LedgerEvent::new(
             EventType::PrecheckHold,
             trace_id,
