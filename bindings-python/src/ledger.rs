@@ -570,12 +570,13 @@ impl PyLedger {
         &self,
         py: Python<'_>,
         ev: &Bound<'_, PyAny>,
-        sync: bool,
+        sync: &Bound<'_, PyAny>,
         done: Py<PyAny>,
     ) -> PyResult<()> {
         guard(|| {
             self.tick(py)?;
             let ev = event_arg(ev)?;
+            let sync = bool_arg(Some(sync), "sync", false)?;
             if !sync && self.write_blocks(&ev, false) {
                 // A strict precheck waits for the writer's transaction: run
                 // it off the calling thread.

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -21,7 +20,7 @@ from typing import Any, Dict, List
 import pytest
 
 import usagebook
-from helpers import T0, Clock, from_ms, repo_root, wait_until
+from helpers import T0, Clock, db_count, db_rows, from_ms, repo_root, wait_until
 
 MODES = ["best_effort", "strict_budget"]
 NEVER = 3_600_000  # a flush interval that never fires during a test
@@ -33,10 +32,9 @@ def commit(trace: str, cost: float, ts: float = T0_S, **kw: Any) -> usagebook.Le
                                  timestamp=ts, **kw)
 
 
-def count(path: Path, where: str = "1") -> int:
-    with sqlite3.connect(path) as c:
-        n: int = c.execute(f"SELECT COUNT(*) FROM events WHERE {where}").fetchone()[0]
-    return n
+# The database is read with the sqlite3 module in a child process (see
+# helpers.db_rows for why never in this one).
+count = db_count
 
 
 def reserve(ledger: usagebook.Ledger, trace: str, usd: float, **kw: Any) -> usagebook.Hold:
@@ -312,8 +310,7 @@ def test_l6_seed_hold_commit_adjust_lifecycle(tmp_path: Path, clock: Clock) -> N
         assert ledger.spend_today(profile_id="bob") == 0.0
         assert ledger.spend_today("provider:dashscope", "alice") == 0.40
         assert ledger.reserved_today() == 0.0
-    with sqlite3.connect(tmp_path / "l.db") as c:
-        kinds = [r[0] for r in c.execute("SELECT event_type FROM events ORDER BY seq")]
+    kinds = [r[0] for r in db_rows(tmp_path / "l.db", "SELECT event_type FROM events ORDER BY seq")]
     assert kinds == ["precheck_hold", "commit", "adjust"]
 
 
@@ -338,10 +335,9 @@ def test_l9_expired_holds_are_released_also_across_a_restart(tmp_path: Path,
     assert ledger.reserved_today() == 0.0
     assert ledger.health()["expired_holds"] >= 1
     ledger.close()
-    with sqlite3.connect(db) as c:
-        assert c.execute("SELECT COUNT(*) FROM holds").fetchone()[0] == 0
-        rows = c.execute("SELECT trace_id, timing FROM events WHERE event_type = 'cancel' "
-                         "AND status = 'cancelled'").fetchall()
+    assert db_rows(db, "SELECT COUNT(*) FROM holds") == [[0]]
+    rows = db_rows(db, "SELECT trace_id, timing FROM events WHERE event_type = 'cancel' "
+                       "AND status = 'cancelled'")
     assert {t for t, _ in rows} == {"a", "b"}
     assert all("expired_hold_age_ms" in json.loads(timing) for _, timing in rows)
 
@@ -458,9 +454,9 @@ def test_l12_commits_are_priced_from_usage_and_unknown_models_are_flagged(
         hold = ledger.reserve(trace_id="u", provider="acme", model="mystery", estimate_usd=0.2)
         hold.commit(usage={"tokens_in": 5})
         assert ledger.spend_today() == 0.2035
-    with sqlite3.connect(db) as c:
-        cost = json.loads(c.execute("SELECT cost FROM events WHERE trace_id = 'u' AND "
-                                    "event_type = 'commit'").fetchone()[0])
+    [[cost_json]] = db_rows(db, "SELECT cost FROM events WHERE trace_id = 'u' AND "
+                                "event_type = 'commit'")
+    cost = json.loads(cost_json)
     assert cost["priced"] is False
 
 
@@ -499,6 +495,13 @@ def test_x1_bad_call_arguments(tmp_path: Path) -> None:
             reserve(ledger, "", 0.1)
         with pytest.raises(TypeError):
             ledger.reserve("t", "openai", "gpt-4o", 0.1)  # type: ignore[misc]
+        with pytest.raises(usagebook.InvalidArgumentError, match="sync"):
+            ledger.write_event(commit("t", 0.1), sync="yes")  # type: ignore[arg-type]
+        with pytest.raises(usagebook.InvalidArgumentError, match="sync"):
+            asyncio.run(ledger.awrite_event(commit("t", 0.1), sync=1))  # type: ignore[arg-type]
+        with pytest.raises(usagebook.InvalidArgumentError, match="_clock must return"):
+            usagebook.Ledger(tmp_path / "c.db", _clock=lambda: "noon")
+        assert ledger.health()["queue_depth"] == 0
         assert ledger.health()["open_holds"] == 0
 
 
@@ -536,9 +539,8 @@ def test_hold_context_manager_cancels_on_exception_and_when_left_open(
 
         asyncio.run(main())
         assert (ledger.spend_today(), ledger.reserved_today()) == (0.06, 0.0)
-    with sqlite3.connect(tmp_path / "l.db") as c:
-        cancels = {r[0] for r in c.execute("SELECT trace_id FROM events WHERE "
-                                           "event_type = 'cancel'")}
+    cancels = {r[0] for r in db_rows(tmp_path / "l.db",
+                                     "SELECT trace_id FROM events WHERE event_type = 'cancel'")}
     assert cancels == {"boom", "forgot", "aboom", "ac"}
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 import usagebook
+from helpers import db_count, db_rows
 from test_asyncio import measure_lag
 
 NEVER = 3_600_000
@@ -29,10 +29,9 @@ def commit(trace: str, ts: float = 1.9e9) -> usagebook.LedgerEvent:
                                  timestamp=ts)
 
 
-def count(path: Path, where: str = "1") -> int:
-    with sqlite3.connect(path) as c:
-        n: int = c.execute(f"SELECT COUNT(*) FROM events WHERE {where}").fetchone()[0]
-    return n
+# The database is read with the sqlite3 module in a child process (see
+# helpers.db_rows for why never in this one).
+count = db_count
 
 
 def queued_ledger(path: Path, n: int = QUEUED, **kw: Any) -> usagebook.Ledger:
@@ -228,3 +227,37 @@ def test_many_concurrent_sync_awrites_all_commit(tmp_path: Path) -> None:
 
     asyncio.run(main())
     assert count(db) == 500
+
+
+def test_sync_awrites_racing_aclose_always_settle(tmp_path: Path) -> None:
+    """Every `awrite_event(sync=True)` racing `aclose` completes (committed,
+    or ClosedError), never hangs; what was acknowledged is in the database."""
+    db = tmp_path / "l.db"
+
+    async def main() -> None:
+        ledger = usagebook.Ledger(db, flush_interval_ms=NEVER)
+        acked: list[str] = []
+        closed = 0
+
+        async def writer(k: int) -> None:
+            nonlocal closed
+            for i in range(200):
+                ev = commit(f"{k}-{i}")
+                try:
+                    await ledger.awrite_event(ev, sync=True)
+                except usagebook.ClosedError:
+                    closed += 1
+                    return
+                acked.append(ev.id)
+
+        async def closer() -> None:
+            await asyncio.sleep(0.02)
+            await ledger.aclose()
+
+        await asyncio.wait_for(asyncio.gather(*(writer(k) for k in range(8)), closer()), 30)
+        assert closed == 8, "the writers were not cut off by the close"
+        stored = {r[0] for r in db_rows(db, "SELECT id FROM events")}
+        assert set(acked) <= stored
+
+    for _ in range(3):
+        asyncio.run(main())
