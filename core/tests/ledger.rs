@@ -483,3 +483,42 @@ fn l7_eight_threads_never_exceed_the_budget_and_use_it_up() {
         assert_eq!(ok, 33, "{mode:?}");
     }
 }
+
+#[test]
+fn l4_writes_racing_close_are_either_persisted_or_refused() {
+    // Found in review: an event sent after the writer's final drain was
+    // acknowledged and then silently lost.
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("l.db");
+        let l = Arc::new(Ledger::open(&db, LedgerOptions::default()).unwrap());
+        let writers: Vec<_> = (0..4)
+            .map(|t| {
+                let l = l.clone();
+                std::thread::spawn(move || {
+                    let mut ok = 0;
+                    for i in 0..2_000 {
+                        match l.write_event(commit_ev(&format!("{t}-{i}"), 0.001, T0_MS), false) {
+                            Ok(()) => ok += 1,
+                            Err(Error::Closed) => break,
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                    ok
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        l.close().unwrap();
+        let acknowledged: i64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+        assert_eq!(
+            count_events(&db),
+            acknowledged,
+            "acknowledged events were lost at close"
+        );
+        assert!(matches!(
+            l.spend_today(&Scope::All, None),
+            Err(Error::Closed)
+        ));
+    }
+}

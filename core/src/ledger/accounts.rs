@@ -89,6 +89,9 @@ pub struct Effect {
 pub struct Accounts {
     spend: HashMap<(String, String), BTreeMap<i64, i64>>,
     holds: HashMap<String, OpenHold>,
+    /// Set by `close` under this lock: a write that takes the lock later is
+    /// refused instead of being queued behind the writer's final drain.
+    pub closed: bool,
 }
 
 impl Accounts {

@@ -298,6 +298,9 @@ impl Ledger {
             return self.hold_event(ev, sync, done).map(|_| ());
         }
         let mut acc = self.shared.accounts.lock();
+        if acc.closed {
+            return Err(closed_err());
+        }
         let (spend, priced) = self.settle(&mut ev, &acc);
         let eff = acc.effect(&ev, spend, priced, self.shared.opts.hold_ttl_ms);
         acc.apply(&eff);
@@ -384,6 +387,9 @@ impl Ledger {
             }
             BudgetMode::BestEffort => {
                 let mut acc = self.shared.accounts.lock();
+                if acc.closed {
+                    return Err(closed_err());
+                }
                 if let Some(limit) = self.shared.opts.daily_budget_nusd {
                     let now = self.shared.now_ms();
                     let spent = acc.spend(&Scope::All, None, &self.shared.today());
@@ -505,6 +511,9 @@ impl Ledger {
             return rx.recv().map_err(|_| closed_err())?;
         }
         let acc = self.shared.accounts.lock();
+        if acc.closed {
+            return Err(closed_err());
+        }
         Ok(if reserved {
             acc.reserved(scope, profile, self.shared.now_ms())
         } else {
@@ -537,6 +546,9 @@ impl Ledger {
         let Some(handle) = self.writer.lock().take() else {
             return Ok(());
         };
+        // Every write that got in before this line is in the channel ahead
+        // of `Close` and is drained; every later one is refused (L4).
+        self.shared.accounts.lock().closed = true;
         let (tx, rx) = crossbeam_channel::bounded(1);
         let res = match self.tx.send(LCmd::Close(tx)) {
             Ok(()) => rx.recv().unwrap_or(Ok(())),
