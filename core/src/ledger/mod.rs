@@ -297,12 +297,26 @@ impl Ledger {
         if ev.event_type == EventType::PrecheckHold {
             return self.hold_event(ev, sync, done).map(|_| ());
         }
-        let mut acc = self.shared.accounts.lock();
+        let acc = self.shared.accounts.lock();
         if acc.closed {
             return Err(closed_err());
         }
         let (spend, priced) = self.settle(&mut ev, &acc);
         let eff = acc.effect(&ev, spend, priced, self.shared.opts.hold_ttl_ms);
+        self.apply_and_queue(acc, ev, eff, sync, done)
+    }
+
+    /// Counts an event in memory and queues it for the writer, under the
+    /// accounts lock so the queue order is the order of the counts. `done`
+    /// runs after the commit when `sync`, else at once.
+    fn apply_and_queue(
+        &self,
+        mut acc: parking_lot::MutexGuard<'_, Accounts>,
+        ev: LedgerEvent,
+        eff: accounts::Effect,
+        sync: bool,
+        done: Ack,
+    ) -> Result<()> {
         acc.apply(&eff);
         let (ack, done_now) = if sync {
             (Some(done), None)
@@ -386,7 +400,7 @@ impl Ledger {
                 }
             }
             BudgetMode::BestEffort => {
-                let mut acc = self.shared.accounts.lock();
+                let acc = self.shared.accounts.lock();
                 if acc.closed {
                     return Err(closed_err());
                 }
@@ -399,30 +413,7 @@ impl Ledger {
                     }
                 }
                 let eff = acc.effect(&ev, 0, true, self.shared.opts.hold_ttl_ms);
-                acc.apply(&eff);
-                let (ack, done_now) = if sync {
-                    (Some(done), None)
-                } else {
-                    (None, Some(done))
-                };
-                self.shared.health.lock().queue_depth += 1;
-                if self
-                    .tx
-                    .send(LCmd::Event {
-                        ev: Box::new(ev),
-                        eff: eff.clone(),
-                        ack,
-                    })
-                    .is_err()
-                {
-                    acc.revert(&eff);
-                    self.shared.health.lock().queue_depth -= 1;
-                    return Err(closed_err());
-                }
-                drop(acc);
-                if let Some(done) = done_now {
-                    done(Ok(()));
-                }
+                self.apply_and_queue(acc, ev, eff, sync, done)?;
                 Ok(hold)
             }
         }
