@@ -23,6 +23,7 @@ const ErrorCodes = Object.freeze({
   IO_ERROR: 'USAGEBOOK_IO_ERROR',
   UNSUPPORTED_FORMAT: 'USAGEBOOK_UNSUPPORTED_FORMAT',
   PANIC: 'USAGEBOOK_PANIC',
+  BUDGET_EXCEEDED: 'USAGEBOOK_BUDGET_EXCEEDED',
 });
 
 // Arrays shared with the native fast path (src/fast.rs), per tracker:
@@ -458,10 +459,16 @@ class NoOpLlmUsageTracker extends Tracker {
   }
 }
 
+// The budget ledger (L1-L12): its own facade, ledger.js.
+const { Ledger, Hold, BudgetExceededError } = require('./ledger.js');
+
 module.exports = {
   FileBackedLlmUsageTracker,
   InMemoryLlmUsageTracker,
   NoOpLlmUsageTracker,
+  Ledger,
+  Hold,
+  BudgetExceededError,
   ErrorCodes,
   VERSION,
 };

@@ -8,6 +8,9 @@ export const {
   FileBackedLlmUsageTracker,
   InMemoryLlmUsageTracker,
   NoOpLlmUsageTracker,
+  Ledger,
+  Hold,
+  BudgetExceededError,
   ErrorCodes,
   VERSION,
 } = usagebook;

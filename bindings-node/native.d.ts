@@ -9,6 +9,45 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** One core ledger. Created by `open`; the facade's `Ledger` owns it. */
+export declare class NativeLedger {
+  /**
+   * `new Ledger(path, options)`: `optionsJson` in the core's camelCase
+   * keys (`mode`, `batchSize`, `flushIntervalMs`, `dailyBudgetUsd`,
+   * `timezone`, `holdTtlS`, `pricesPath`); `pricesJson` a LiteLLM price
+   * table given inline.
+   */
+  static open(path: string, optionsJson?: string | undefined | null, pricesJson?: string | undefined | null): NativeLedger
+  /** `"best_effort"` or `"strict_budget"`. */
+  get mode(): string
+  /**
+   * Queues an event (best effort: returns once it is queued and counted
+   * in memory). A strict-mode hold waits for the writer here.
+   */
+  writeEvent(eventJson: string): void
+  /**
+   * Queues an event now and resolves once its batch is committed
+   * (with everything queued before it).
+   */
+  writeEventSync(eventJson: string): Promise<[string, string]>
+  /** Best effort: the hold as JSON, from memory, on this thread. */
+  reserve(traceId: string, provider: string, model: string, estimateUsd: number, profileId?: string | undefined | null): string
+  /** Strict: check-and-hold in one transaction on the writer, on the pool. */
+  reserveAsync(traceId: string, provider: string, model: string, estimateUsd: number, profileId?: string | undefined | null): Promise<[string, string]>
+  /** Best effort: today's spend (or reservations) in USD from memory. */
+  query(scopeName: string, profileId: string | undefined | null, reserved: boolean): number
+  /** Strict: the same from the database after a flush, on the pool. */
+  queryAsync(scopeName: string, profileId: string | undefined | null, reserved: boolean): Promise<[string, string]>
+  /** Commits everything queued, on the pool. */
+  flush(): Promise<[string, string]>
+  /** Drains the queue and stops the writer, on the pool. */
+  close(): Promise<[string, string]>
+  /** The same on the calling thread, for process exit. */
+  closeSync(): void
+  /** X2 health as the core's JSON. */
+  healthJson(): string
+}
+
 /** One core tracker. Created by the factories; the facade owns it. */
 export declare class NativeTracker {
   /**

@@ -10,13 +10,17 @@
 //! - `fast` (raw N-API): `track()` and `stats()` read and write a small
 //!   `Float64Array` shared with the facade; napi-rs's generic method
 //!   dispatch costs more than the whole tracker call, so these two bypass it.
+//! - `NativeLedger` (napi-rs class): the budget ledger; calls that wait for
+//!   its writer are Promises on the libuv pool.
 //!
 //! N-API only (no V8 API), so one build serves Node and Electron.
 
 mod errors;
 mod fast;
+mod ledger;
 mod native;
 
+pub use ledger::NativeLedger;
 pub use native::{LogColumns, NativeTracker};
 
 /// The package version, the crate version (B5).

@@ -1,0 +1,369 @@
+//! `NativeLedger`: the budget ledger (L1–L12) as a napi-rs class, behind the
+//! facade's `Ledger` (`ledger.js`). Every behaviour is
+//! `usagebook_core::ledger`'s; this module converts and picks threads:
+//!
+//! - calls that never wait (best-effort writes, reserves and reads, health)
+//!   run on the JS thread;
+//! - calls that wait for the writer thread (strict reserves and reads,
+//!   `sync` writes, flush, close) are `AsyncTask`s on the libuv pool, so the
+//!   event loop keeps running.
+//!
+//! Events cross as the core's snake_case JSON (the facade converts the
+//! caller's camelCase object), holds as JSON. A `BudgetExceeded` error has
+//! the code `USAGEBOOK_BUDGET_EXCEEDED` and its message is the JSON of its
+//! fields, which the facade turns into a `BudgetExceededError`.
+
+use crate::errors::{guard, to_napi};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use usagebook_core::ledger::money::{nano_to_usd, usd_to_nano};
+use usagebook_core::ledger::{
+    BudgetMode, Hold, Ledger, LedgerEvent, LedgerOptions, PriceRegistry, Scope,
+};
+use usagebook_core::Error;
+
+pub(crate) const BUDGET_EXCEEDED: &str = "USAGEBOOK_BUDGET_EXCEEDED";
+
+type JsResult<T> = napi::Result<T, String>;
+
+/// A core error for JS; `BudgetExceeded` carries its fields as JSON.
+fn ledger_err(e: Error) -> napi::Error<String> {
+    match e {
+        Error::BudgetExceeded(ref b) => napi::Error::new(
+            BUDGET_EXCEEDED.to_string(),
+            json!({
+                "message": e.to_string(),
+                "scope": b.scope,
+                "window": b.window,
+                "limit": nano_to_usd(b.limit_nusd),
+                "spent": nano_to_usd(b.spent_nusd),
+                "reserved": nano_to_usd(b.reserved_nusd),
+                "requested": nano_to_usd(b.requested_nusd),
+                "resetAtMs": b.reset_at_ms,
+            })
+            .to_string(),
+        ),
+        e => to_napi(e),
+    }
+}
+
+fn now_s() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn event(json: &str) -> JsResult<LedgerEvent> {
+    LedgerEvent::from_json_str(json, now_s()).map_err(ledger_err)
+}
+
+fn hold_json(h: &Hold) -> String {
+    json!({
+        "traceId": h.trace_id,
+        "eventId": h.event_id,
+        "provider": h.provider,
+        "model": h.model,
+        "profileId": h.profile_id,
+        "amountUsd": nano_to_usd(h.amount_nusd),
+        "expiresAtMs": h.expires_ms,
+    })
+    .to_string()
+}
+
+fn scope(s: &str) -> JsResult<Scope> {
+    Scope::parse(s).map_err(ledger_err)
+}
+
+/// What a task does on the pool.
+enum Op {
+    /// Waits for the writer's acknowledgement of an event queued on the JS
+    /// thread (so it keeps its place among the caller's writes).
+    Ack(crossbeam_channel::Receiver<usagebook_core::Result<()>>),
+    /// A strict-mode `precheck_hold` event: the core waits for the writer.
+    Hold(Box<LedgerEvent>),
+    Reserve {
+        trace_id: String,
+        provider: String,
+        model: String,
+        estimate_nusd: i64,
+        profile_id: Option<String>,
+    },
+    Query {
+        scope: Scope,
+        profile_id: Option<String>,
+        reserved: bool,
+    },
+    Flush,
+    Close,
+    /// Already failed on the JS thread (the facade rejects with it).
+    Failed(napi::Error<String>),
+}
+
+/// A ledger call that waits, on the libuv pool. Resolves to
+/// `["", resultJson]` or `[code, message]` (napi-rs tasks can only reject
+/// with their generic status codes).
+pub struct LedgerWork {
+    ledger: Arc<Ledger>,
+    op: Option<Op>,
+}
+
+impl Task for LedgerWork {
+    type Output = Vec<String>;
+    type JsValue = Vec<String>;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let ledger = &self.ledger;
+        let op = self.op.take();
+        let res: JsResult<String> = guard(|| {
+            let r = match op {
+                None => return Ok("null".into()),
+                Some(Op::Failed(e)) => return Err(e),
+                Some(Op::Ack(rx)) => rx
+                    .recv()
+                    .unwrap_or(Err(Error::Closed))
+                    .map(|()| "null".into()),
+                Some(Op::Hold(ev)) => ledger.write_event(*ev, true).map(|()| "null".into()),
+                Some(Op::Reserve {
+                    trace_id,
+                    provider,
+                    model,
+                    estimate_nusd,
+                    profile_id,
+                }) => ledger
+                    .reserve(
+                        &trace_id,
+                        &provider,
+                        &model,
+                        estimate_nusd,
+                        profile_id.as_deref(),
+                    )
+                    .map(|h| hold_json(&h)),
+                Some(Op::Query {
+                    scope,
+                    profile_id,
+                    reserved,
+                }) => {
+                    let p = profile_id.as_deref();
+                    if reserved {
+                        ledger.reserved_today(&scope, p)
+                    } else {
+                        ledger.spend_today(&scope, p)
+                    }
+                    .map(|n| Value::from(nano_to_usd(n)).to_string())
+                }
+                Some(Op::Flush) => ledger.flush().map(|()| "null".into()),
+                Some(Op::Close) => ledger.close().map(|()| "null".into()),
+            };
+            r.map_err(ledger_err)
+        });
+        Ok(match res {
+            Ok(v) => vec![String::new(), v],
+            Err(e) => vec![e.status.clone(), e.reason.clone()],
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        Ok(output)
+    }
+}
+
+/// One core ledger. Created by `open`; the facade's `Ledger` owns it.
+#[napi]
+pub struct NativeLedger {
+    ledger: Arc<Ledger>,
+}
+
+#[napi]
+impl NativeLedger {
+    /// `new Ledger(path, options)`: `optionsJson` in the core's camelCase
+    /// keys (`mode`, `batchSize`, `flushIntervalMs`, `dailyBudgetUsd`,
+    /// `timezone`, `holdTtlS`, `pricesPath`); `pricesJson` a LiteLLM price
+    /// table given inline.
+    #[napi(factory, catch_unwind)]
+    pub fn open(
+        path: String,
+        options_json: Option<String>,
+        prices_json: Option<String>,
+    ) -> Result<NativeLedger, String> {
+        guard(|| {
+            let mut opts = LedgerOptions::from_json(options_json.as_deref()).map_err(ledger_err)?;
+            if let Some(p) = prices_json {
+                let reg = PriceRegistry::from_litellm_json(&p).map_err(ledger_err)?;
+                opts.prices = Some(Arc::new(reg));
+            }
+            let ledger = Ledger::open(&path, opts).map_err(ledger_err)?;
+            Ok(NativeLedger {
+                ledger: Arc::new(ledger),
+            })
+        })
+    }
+
+    /// `"best_effort"` or `"strict_budget"`.
+    #[napi(getter)]
+    pub fn mode(&self) -> &'static str {
+        self.ledger.options().mode.as_str()
+    }
+
+    fn strict(&self) -> bool {
+        self.ledger.options().mode == BudgetMode::StrictBudget
+    }
+
+    fn task(&self, op: Op) -> AsyncTask<LedgerWork> {
+        AsyncTask::new(LedgerWork {
+            ledger: self.ledger.clone(),
+            op: Some(op),
+        })
+    }
+
+    /// Queues an event (best effort: returns once it is queued and counted
+    /// in memory). A strict-mode hold waits for the writer here.
+    #[napi(catch_unwind)]
+    pub fn write_event(&self, event_json: String) -> Result<(), String> {
+        guard(|| {
+            let ev = event(&event_json)?;
+            self.ledger.write_event(ev, false).map_err(ledger_err)
+        })
+    }
+
+    /// Queues an event now and resolves once its batch is committed
+    /// (with everything queued before it).
+    #[napi(ts_return_type = "Promise<[string, string]>")]
+    pub fn write_event_sync(&self, event_json: String) -> AsyncTask<LedgerWork> {
+        let op = match guard(|| event(&event_json)) {
+            Err(e) => Op::Failed(e),
+            Ok(ev)
+                if self.strict()
+                    && ev.event_type == usagebook_core::ledger::EventType::PrecheckHold =>
+            {
+                Op::Hold(Box::new(ev))
+            }
+            Ok(ev) => {
+                let (tx, rx) = crossbeam_channel::bounded(1);
+                let queued = guard(|| {
+                    self.ledger
+                        .write_event_then(
+                            ev,
+                            true,
+                            Box::new(move |r| {
+                                let _ = tx.send(r);
+                            }),
+                        )
+                        .map_err(ledger_err)
+                });
+                match queued {
+                    Ok(()) => Op::Ack(rx),
+                    Err(e) => Op::Failed(e),
+                }
+            }
+        };
+        self.task(op)
+    }
+
+    /// Best effort: the hold as JSON, from memory, on this thread.
+    #[napi(catch_unwind)]
+    pub fn reserve(
+        &self,
+        trace_id: String,
+        provider: String,
+        model: String,
+        estimate_usd: f64,
+        profile_id: Option<String>,
+    ) -> Result<String, String> {
+        guard(|| {
+            let n = usd_to_nano(estimate_usd, "estimateUsd").map_err(ledger_err)?;
+            self.ledger
+                .reserve(&trace_id, &provider, &model, n, profile_id.as_deref())
+                .map(|h| hold_json(&h))
+                .map_err(ledger_err)
+        })
+    }
+
+    /// Strict: check-and-hold in one transaction on the writer, on the pool.
+    #[napi(ts_return_type = "Promise<[string, string]>")]
+    pub fn reserve_async(
+        &self,
+        trace_id: String,
+        provider: String,
+        model: String,
+        estimate_usd: f64,
+        profile_id: Option<String>,
+    ) -> AsyncTask<LedgerWork> {
+        let op = match usd_to_nano(estimate_usd, "estimateUsd") {
+            Ok(estimate_nusd) => Op::Reserve {
+                trace_id,
+                provider,
+                model,
+                estimate_nusd,
+                profile_id,
+            },
+            Err(e) => Op::Failed(ledger_err(e)),
+        };
+        self.task(op)
+    }
+
+    /// Best effort: today's spend (or reservations) in USD from memory.
+    #[napi(catch_unwind)]
+    pub fn query(
+        &self,
+        scope_name: String,
+        profile_id: Option<String>,
+        reserved: bool,
+    ) -> Result<f64, String> {
+        guard(|| {
+            let s = scope(&scope_name)?;
+            let p = profile_id.as_deref();
+            if reserved {
+                self.ledger.reserved_today(&s, p)
+            } else {
+                self.ledger.spend_today(&s, p)
+            }
+            .map(nano_to_usd)
+            .map_err(ledger_err)
+        })
+    }
+
+    /// Strict: the same from the database after a flush, on the pool.
+    #[napi(ts_return_type = "Promise<[string, string]>")]
+    pub fn query_async(
+        &self,
+        scope_name: String,
+        profile_id: Option<String>,
+        reserved: bool,
+    ) -> AsyncTask<LedgerWork> {
+        let op = match scope(&scope_name) {
+            Ok(scope) => Op::Query {
+                scope,
+                profile_id,
+                reserved,
+            },
+            Err(e) => Op::Failed(e),
+        };
+        self.task(op)
+    }
+
+    /// Commits everything queued, on the pool.
+    #[napi(ts_return_type = "Promise<[string, string]>")]
+    pub fn flush(&self) -> AsyncTask<LedgerWork> {
+        self.task(Op::Flush)
+    }
+
+    /// Drains the queue and stops the writer, on the pool.
+    #[napi(ts_return_type = "Promise<[string, string]>")]
+    pub fn close(&self) -> AsyncTask<LedgerWork> {
+        self.task(Op::Close)
+    }
+
+    /// The same on the calling thread, for process exit.
+    #[napi(catch_unwind)]
+    pub fn close_sync(&self) -> Result<(), String> {
+        guard(|| self.ledger.close().map_err(ledger_err))
+    }
+
+    /// X2 health as the core's JSON.
+    #[napi(catch_unwind)]
+    pub fn health_json(&self) -> String {
+        self.ledger.health().to_json().to_string()
+    }
+}
