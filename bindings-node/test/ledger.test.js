@@ -1,0 +1,288 @@
+'use strict';
+// The budget ledger from Node (L1-L12; docs/ledger.md): each test fails on
+// the seed ledger's behaviour (issue 5, item 5).
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { Ledger, Hold, BudgetExceededError, ErrorCodes } = require('..');
+const { tmpDir } = require('./helpers');
+
+const root = path.join(__dirname, '..');
+
+function dbPath(t) {
+  return path.join(tmpDir(t), 'ledger.db');
+}
+
+function commit(traceId, usd, extra = {}) {
+  return { eventType: 'commit', traceId, provider: 'openai', model: 'gpt-4o', costActualUsd: usd, ...extra };
+}
+
+// Nothing reaches the database before close/flush unless asked.
+const QUEUED = { batchSize: 100000, flushIntervalMs: 600000 };
+
+async function reopenSpend(db, options = {}) {
+  const l = new Ledger(db, options);
+  try {
+    return [await l.spendToday(), await l.reservedToday()];
+  } finally {
+    await l.close();
+  }
+}
+
+test('L4 close after 500 queued events persists all 500', async (t) => {
+  const db = dbPath(t);
+  const l = new Ledger(db, QUEUED);
+  for (let i = 0; i < 500; i++) l.writeEvent(commit(`t${i}`, 0.001));
+  assert.equal(l.health().queueDepth, 500);
+  assert.equal(l.health().eventsWritten, 0);
+  await l.close();
+  const h = l.health();
+  assert.equal(h.eventsWritten, 500);
+  assert.equal(h.queueDepth, 0);
+  assert.equal(h.closed, true);
+  assert.deepEqual(await reopenSpend(db), [0.5, 0]);
+});
+
+test('L5 an invalid event is refused naming the field; its neighbours persist', async (t) => {
+  const db = dbPath(t);
+  const l = new Ledger(db, QUEUED);
+  l.writeEvent(commit('a', 0.1));
+  const bad = [
+    [commit('b', 0.1, { usage: { tokensIn: -5 } }), /usage\.tokensIn/],
+    [commit('b', -0.1), /costActualUsd/],
+    [commit('b', 0.1, { costEstUsd: 'lots' }), /costEstUsd/],
+    [commit('b', 0.1, { eventType: 'refund' }), /eventType/],
+    [commit('b', 0.1, { traceId: undefined }), /traceId/],
+    [commit('b', 0.1, { model: '' }), /model/],
+    [commit('b', 0.1, { status: 'meh' }), /status/],
+    [commit('b', 0.1, { timestamp: Date.now() }), /timestamp/],
+    [commit('b', 0.1, { costUsd: 1 }), /costUsd/],
+    ['commit', /event must be an object/],
+  ];
+  for (const [ev, field] of bad) {
+    assert.throws(
+      () => l.writeEvent(ev),
+      (e) => e instanceof TypeError && e.code === ErrorCodes.INVALID_ARGUMENT && field.test(e.message),
+    );
+    await assert.rejects(l.writeEventAsync(ev, { sync: true }), (e) => e instanceof TypeError && field.test(e.message));
+  }
+  l.writeEvent(commit('c', 0.2, { timestamp: new Date() }));
+  assert.equal(await l.spendToday(), 0.3);
+  await l.close();
+  assert.equal(l.health().eventsWritten, 2);
+  assert.equal(l.health().rejected, 0);
+  assert.deepEqual(await reopenSpend(db), [0.3, 0]);
+});
+
+test('L6 hold 0.10 then commit 0.04: spend 0.04, reserved 0; a cancelled hold spends 0', async (t) => {
+  const db = dbPath(t);
+  const l = new Ledger(db, QUEUED);
+  const hold = await l.reserve({ traceId: 'req-1', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.1 });
+  assert.ok(hold instanceof Hold);
+  assert.equal(hold.amountUsd, 0.1);
+  assert.ok(hold.expiresAt instanceof Date && hold.expiresAt.getTime() > Date.now());
+  assert.equal(hold.settled, false);
+  assert.deepEqual([await l.spendToday(), await l.reservedToday()], [0, 0.1]);
+  await hold.commit({ usage: { tokensIn: 1200, tokensOut: 300 }, costActualUsd: 0.04 });
+  assert.equal(hold.settled, true);
+  assert.deepEqual([await l.spendToday(), await l.reservedToday()], [0.04, 0]);
+  assert.equal(await l.spendToday('provider:openai'), 0.04);
+  assert.equal(await l.spendToday('model:gpt-4o'), 0.04);
+  assert.equal(await l.spendToday('model:other'), 0);
+
+  const h2 = await l.reserve({ traceId: 'req-2', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.25, profileId: 'u1' });
+  assert.equal(await l.reservedToday('all', 'u1'), 0.25);
+  await h2.cancel();
+  assert.deepEqual([await l.spendToday(), await l.reservedToday()], [0.04, 0]);
+  // A hold settles once.
+  for (const again of [() => h2.cancel(), () => h2.commit({ costActualUsd: 1 }), () => hold.commit()]) {
+    await assert.rejects(again(), (e) => e instanceof TypeError && e.code === ErrorCodes.INVALID_ARGUMENT && /settled/.test(e.message));
+  }
+  // A refused settle leaves the hold open.
+  const h3 = await l.reserve({ traceId: 'req-3', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.05 });
+  await assert.rejects(h3.commit({ usage: { tokensIn: -1 } }), /usage\.tokensIn/);
+  assert.equal(h3.settled, false);
+  await h3.cancel({ sync: true });
+  await l.close();
+  assert.deepEqual(await reopenSpend(db), [0.04, 0]);
+});
+
+test('L7 budget block at 0.9 + 0.2 > 1.0; equality passes', async (t) => {
+  for (const mode of ['best_effort', 'strict_budget']) {
+    const l = new Ledger(dbPath(t), { mode, dailyBudgetUsd: 1.0 });
+    l.writeEvent(commit('spent', 0.9));
+    const err = await l.reserve({ traceId: 'r', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.2 }).then(
+      () => assert.fail(`${mode}: 0.9 + 0.2 passed a 1.0 budget`),
+      (e) => e,
+    );
+    assert.ok(err instanceof BudgetExceededError && err instanceof Error, mode);
+    assert.equal(err.code, ErrorCodes.BUDGET_EXCEEDED);
+    assert.equal(err.name, 'BudgetExceededError');
+    assert.deepEqual(
+      { scope: err.scope, window: err.window, limit: err.limit, spent: err.spent, reserved: err.reserved, requested: err.requested },
+      { scope: 'all', window: 'day', limit: 1, spent: 0.9, reserved: 0, requested: 0.2 },
+    );
+    assert.ok(err.resetAt instanceof Date && err.resetAt.getTime() > Date.now(), mode);
+    assert.ok(err.resetAt.getTime() - Date.now() <= 86400000, mode);
+    assert.equal(await l.reservedToday(), 0, `${mode}: a refused hold reserves nothing`);
+    // Exactly reaching the limit is allowed.
+    const h = await l.reserve({ traceId: 'r', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.1 });
+    assert.equal(await l.reservedToday(), 0.1);
+    // ... and a precheck_hold event through writeEvent is checked the same way.
+    assert.throws(
+      () => l.writeEvent({ eventType: 'precheck_hold', traceId: 'w', provider: 'openai', model: 'gpt-4o', costEstUsd: 0.01 }),
+      (e) => e instanceof BudgetExceededError && e.requested === 0.01 && e.reserved === 0.1,
+    );
+    await h.commit({ costActualUsd: 0.1 });
+    assert.equal(await l.spendToday(), 1);
+    await l.close();
+  }
+});
+
+test('L7 strict mode: the precheck sees a commit still queued', async (t) => {
+  const db = dbPath(t);
+  const l = new Ledger(db, { mode: 'strict_budget', dailyBudgetUsd: 1.0, ...QUEUED });
+  assert.equal(l.mode, 'strict_budget');
+  const h = await l.reserve({ traceId: 'a', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.5 });
+  await h.commit({ costActualUsd: 0.9 }); // queued: the writer flushes only on demand
+  assert.equal(l.health().queueDepth, 1);
+  await assert.rejects(
+    l.reserve({ traceId: 'b', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.2 }),
+    (e) => e instanceof BudgetExceededError && e.spent === 0.9 && e.reserved === 0,
+  );
+  assert.equal(l.health().queueDepth, 0);
+  const ok = await l.reserve({ traceId: 'c', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.1 });
+  assert.equal(await l.reservedToday(), 0.1);
+  await ok.cancel();
+  await l.close();
+});
+
+test('L7 strict mode: concurrent reserves never exceed the budget and use it up to within one request', async (t) => {
+  const l = new Ledger(dbPath(t), { mode: 'strict_budget', dailyBudgetUsd: 1.0 });
+  const each = 0.07;
+  const results = await Promise.allSettled(
+    Array.from({ length: 30 }, (_, i) => l.reserve({ traceId: `t${i}`, provider: 'openai', model: 'gpt-4o', estimateUsd: each })),
+  );
+  const held = results.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+  const refused = results.filter((r) => r.status === 'rejected');
+  for (const r of refused) assert.ok(r.reason instanceof BudgetExceededError, String(r.reason));
+  assert.equal(held.length, Math.floor(1.0 / each)); // 14 x 0.07 = 0.98
+  const reserved = await l.reservedToday();
+  assert.ok(reserved <= 1.0 && 1.0 - reserved < each, `reserved ${reserved}`);
+  // Settled at the estimate, the day's spend is the same amount.
+  await Promise.all(held.map((h) => h.commit({ costActualUsd: each })));
+  const spent = await l.spendToday();
+  assert.ok(Math.abs(spent - held.length * each) < 1e-9, `spent ${spent}`);
+  assert.equal(await l.reservedToday(), 0);
+  await l.close();
+});
+
+test('L3 writeEventAsync({sync: true}) resolves only after commit: kill -9 right after it loses nothing', (t) => {
+  const db = dbPath(t);
+  const child = (sync) => `
+    const { Ledger } = require(${JSON.stringify(root)});
+    const l = new Ledger(${JSON.stringify(db)}, { batchSize: 100000, flushIntervalMs: 600000 });
+    const ev = (id, usd) => ({ eventType: 'commit', traceId: id, provider: 'openai', model: 'gpt-4o', costActualUsd: usd });
+    l.writeEvent(ev('queued-${sync}', 0.2));
+    l.writeEventAsync(ev('last-${sync}', 0.3), { sync: ${sync} }).then(() => process.kill(process.pid, 'SIGKILL'));
+  `;
+  // Without sync the kill loses the queue (the loss window of best effort)...
+  let r = spawnSync(process.execPath, ['-e', child(false)], { encoding: 'utf8' });
+  assert.equal(r.signal, 'SIGKILL', r.stderr);
+  // ... with sync it loses nothing acknowledged, nor what was queued before.
+  r = spawnSync(process.execPath, ['-e', child(true)], { encoding: 'utf8' });
+  assert.equal(r.signal, 'SIGKILL', r.stderr);
+  return reopenSpend(db).then((s) => assert.deepEqual(s, [0.5, 0]));
+});
+
+test('seed port: day spend 0 -> 0.5 -> 0.8, and a restart keeps it', async (t) => {
+  const db = dbPath(t);
+  const l = new Ledger(db);
+  assert.equal(await l.spendToday(), 0);
+  await l.writeEventAsync(commit('a', 0.5));
+  assert.equal(await l.spendToday(), 0.5);
+  l.writeEvent(commit('b', 0.3, { provider: 'anthropic', model: 'claude' }));
+  assert.equal(await l.spendToday(), 0.8);
+  assert.equal(await l.spendToday('provider:anthropic'), 0.3);
+  // An adjust corrects spend (a refund may be negative).
+  l.writeEvent({ eventType: 'adjust', traceId: 'b', costActualUsd: -0.1 });
+  assert.equal(await l.spendToday(), 0.7);
+  // The same id twice counts once.
+  await l.writeEventAsync(commit('d', 0.1, { id: 'fixed-id' }), { sync: true });
+  await l.writeEventAsync(commit('d', 0.1, { id: 'fixed-id' }), { sync: true });
+  await l.flush();
+  await l.close();
+  assert.deepEqual(await reopenSpend(db), [0.8, 0]);
+  assert.deepEqual(await reopenSpend(db, { mode: 'strict_budget' }), [0.8, 0]);
+});
+
+test('L12 prices (an object in LiteLLM format) price a commit from camelCase usage', async (t) => {
+  const prices = {
+    sample_spec: { input_cost_per_token: 0 },
+    'gpt-4o': { input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5, litellm_provider: 'openai' },
+  };
+  const l = new Ledger(dbPath(t), { prices });
+  const h = await l.reserve({ traceId: 'p', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.5 });
+  await h.commit({ usage: { tokensIn: 1000, tokensOut: 100 } });
+  assert.ok(Math.abs((await l.spendToday()) - 0.0035) < 1e-12);
+  // An unknown model counts its estimate, never $0.
+  const u = await l.reserve({ traceId: 'u', provider: 'x', model: 'unknown', estimateUsd: 0.2 });
+  await u.commit({ usage: { tokensIn: 1000 } });
+  assert.ok(Math.abs((await l.spendToday()) - 0.2035) < 1e-12);
+  await l.close();
+  assert.throws(() => new Ledger(dbPath(t), { prices: 42 }), (e) => e instanceof TypeError && /prices/.test(e.message));
+  assert.throws(() => new Ledger(dbPath(t), { prices: path.join(tmpDir(t), 'missing.json') }), /missing\.json/);
+});
+
+test('X1 arguments, options and closed ledgers fail with stable codes', async (t) => {
+  const bad = (f, re) => assert.throws(f, (e) => e instanceof TypeError && e.code === ErrorCodes.INVALID_ARGUMENT && re.test(e.message));
+  bad(() => new Ledger(''), /path/);
+  bad(() => new Ledger(dbPath(t), { budget: 1 }), /budget/);
+  bad(() => new Ledger(dbPath(t), { mode: 'yolo' }), /mode/);
+  bad(() => new Ledger(dbPath(t), { timezone: 'Mars/Olympus' }), /timezone|Mars/);
+  bad(() => new Ledger(dbPath(t), { dailyBudgetUsd: NaN }), /dailyBudgetUsd/);
+  const l = new Ledger(dbPath(t), { timezone: 'Asia/Tokyo' });
+  await assert.rejects(l.spendToday('planet:mars'), (e) => e instanceof TypeError && /scope/.test(e.message));
+  await assert.rejects(l.spendToday('all', 7), /profileId/);
+  await assert.rejects(l.reserve({ traceId: 't', provider: 'p', model: 'm', estimateUsd: -1 }), /estimateUsd/);
+  await assert.rejects(l.reserve({ traceId: '', provider: 'p', model: 'm', estimateUsd: 1 }), /traceId/);
+  await assert.rejects(l.reserve(), /argument must be an object/);
+  await assert.rejects(l.writeEventAsync(commit('a', 1), { sync: 'yes' }), /sync/);
+  const h = await l.reserve({ traceId: 't', provider: 'p', model: 'm', estimateUsd: 1 });
+  const closing = l.close();
+  assert.equal(l.close(), closing, 'closing twice is fine');
+  await closing;
+  const closed = (e) => e.code === ErrorCodes.CLOSED;
+  assert.throws(() => l.writeEvent(commit('a', 1)), closed);
+  await assert.rejects(l.writeEventAsync(commit('a', 1)), closed);
+  await assert.rejects(l.reserve({ traceId: 't', provider: 'p', model: 'm', estimateUsd: 1 }), closed);
+  await assert.rejects(l.spendToday(), closed);
+  await assert.rejects(l.flush(), closed);
+  await assert.rejects(h.commit(), closed);
+  assert.equal(h.settled, false);
+  assert.equal(l.health().closed, true);
+});
+
+test('the event loop keeps ticking while close drains a large queue', async (t) => {
+  const l = new Ledger(dbPath(t), QUEUED);
+  for (let i = 0; i < 20000; i++) l.writeEvent(commit(`t${i}`, 0.0001));
+  let ticks = 0;
+  let last = performance.now();
+  let maxGap = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+    ticks++;
+  }, 1);
+  const start = performance.now();
+  await l.close();
+  const took = performance.now() - start;
+  clearInterval(timer);
+  assert.equal(l.health().eventsWritten, 20000);
+  // A close on the JS thread would allow no tick at all while it runs.
+  assert.ok(ticks >= 2, `${ticks} ticks during a ${took.toFixed(1)} ms close`);
+  assert.ok(maxGap < Math.max(100, took / 2), `the loop stalled ${maxGap.toFixed(1)} ms of a ${took.toFixed(1)} ms close`);
+});
