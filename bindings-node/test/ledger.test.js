@@ -286,3 +286,20 @@ test('the event loop keeps ticking while close drains a large queue', async (t) 
   assert.ok(ticks >= 2, `${ticks} ticks during a ${took.toFixed(1)} ms close`);
   assert.ok(maxGap < Math.max(100, took / 2), `the loop stalled ${maxGap.toFixed(1)} ms of a ${took.toFixed(1)} ms close`);
 });
+
+test('docs/node.md: the Ledger example runs as written, twice', (t) => {
+  const doc = require('node:fs').readFileSync(path.join(root, '..', 'docs', 'node.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('\n## Ledger\n'));
+  const block = section.slice(section.indexOf('```js\n') + 6, section.indexOf('\n```\n'));
+  assert.match(block, /from 'usagebook'/);
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'example.mjs');
+  require('node:fs').writeFileSync(file, block.replace("from 'usagebook'", `from ${JSON.stringify(path.join(root, 'index.mjs'))}`));
+  const run = () => {
+    const r = spawnSync(process.execPath, [file], { cwd: dir, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim().split('\n').pop();
+  };
+  assert.equal(run(), 'spent today $0.0400, reserved $0.0000');
+  assert.equal(run(), 'spent today $0.0800, reserved $0.0000');
+});
