@@ -17,6 +17,7 @@
 
 use crate::convert::{self, describe};
 use crate::errors::{self, blocking, core, guard, invalid};
+use crate::exit_registry::ExitRegistry;
 use parking_lot::Mutex;
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
@@ -25,7 +26,7 @@ use pyo3::IntoPyObjectExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use usagebook_core::ledger::event::new_event_id;
 use usagebook_core::ledger::money::{nano_to_usd, usd_to_nano};
 use usagebook_core::ledger::{
@@ -250,25 +251,14 @@ fn timestamp_arg(t: &Bound<'_, PyAny>) -> PyResult<f64> {
 // ---- Ledger ----
 
 /// Ledgers still open, closed at interpreter exit (L4: the queue is never
-/// lost on shutdown). Weak: the registry never keeps a ledger alive.
-static OPEN_LEDGERS: Mutex<Vec<Weak<CoreLedger>>> = Mutex::new(Vec::new());
+/// lost on shutdown).
+static OPEN_LEDGERS: ExitRegistry<CoreLedger> = ExitRegistry::new();
 
 /// Closes (drains the queue, stops the writer) every ledger still open.
 /// The facade registers it with `atexit`.
 #[pyfunction]
 pub fn _close_all_ledgers(py: Python<'_>) -> PyResult<()> {
-    let open: Vec<Arc<CoreLedger>> = OPEN_LEDGERS
-        .lock()
-        .drain(..)
-        .filter_map(|w| w.upgrade())
-        .collect();
-    let mut first_err = None;
-    for l in open {
-        if let Err(e) = blocking(py, || l.close()) {
-            first_err.get_or_insert(e);
-        }
-    }
-    first_err.map_or(Ok(()), Err)
+    OPEN_LEDGERS.close_all(py, |l| l.close())
 }
 
 /// The `_clock` testing hook: the callable is read on the calling thread at
@@ -511,11 +501,7 @@ impl PyLedger {
             let inner = Arc::new(blocking(py, move || {
                 CoreLedger::open_with_clock(&path, opts, clock)
             })?);
-            {
-                let mut open = OPEN_LEDGERS.lock();
-                open.retain(|w| w.strong_count() > 0);
-                open.push(Arc::downgrade(&inner));
-            }
+            OPEN_LEDGERS.register(&inner);
             Ok(PyLedger { inner, clock: hook })
         })
     }

@@ -7,6 +7,7 @@
 
 mod convert;
 mod errors;
+mod exit_registry;
 mod ledger;
 mod model;
 mod tracker;

@@ -9,13 +9,14 @@
 
 use crate::convert::{self, DurationArg, StatusArg};
 use crate::errors::{self, blocking, core, guard, invalid};
+use crate::exit_registry::ExitRegistry;
 use crate::model::{PyUsageLog, PyUsageStats};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use usagebook_core::{
     Durability, FileBackedTracker as CoreFile, FnClock, InMemoryTracker as CoreMemory,
     NoOpTracker as CoreNoOp, SharedClock, SystemClock, TrackerOptions, Usage, UsageStatus,
@@ -23,31 +24,18 @@ use usagebook_core::{
 };
 
 /// File-backed trackers still open, for the final flush at interpreter exit
-/// (T8). Weak: the registry never keeps a tracker alive.
-static OPEN_FILE_TRACKERS: Mutex<Vec<Weak<CoreFile>>> = Mutex::new(Vec::new());
+/// (T8).
+static OPEN_FILE_TRACKERS: ExitRegistry<CoreFile> = ExitRegistry::new();
 
 fn register_open(t: &Arc<CoreFile>) {
-    let mut open = OPEN_FILE_TRACKERS.lock();
-    open.retain(|w| w.strong_count() > 0);
-    open.push(Arc::downgrade(t));
+    OPEN_FILE_TRACKERS.register(t);
 }
 
 /// Closes (final flush, writer joined, lock released) every file-backed
 /// tracker still open. The facade registers it with `atexit`.
 #[pyfunction]
 pub fn _close_all(py: Python<'_>) -> PyResult<()> {
-    let open: Vec<Arc<CoreFile>> = OPEN_FILE_TRACKERS
-        .lock()
-        .drain(..)
-        .filter_map(|w| w.upgrade())
-        .collect();
-    let mut first_err = None;
-    for t in open {
-        if let Err(e) = blocking(py, || t.close()) {
-            first_err.get_or_insert(e);
-        }
-    }
-    first_err.map_or(Ok(()), Err)
+    OPEN_FILE_TRACKERS.close_all(py, |t| t.close())
 }
 
 /// A clock read from a Python callable returning epoch milliseconds (the
