@@ -114,38 +114,8 @@ function optionsArg(options, where) {
   return [JSON.stringify(copy), clock];
 }
 
-// Best-effort final flush at normal process (or worker) exit (T8). The
-// 'exit' listener holds no handle, so it never keeps the event loop alive;
-// trackers are held weakly, so it never keeps a tracker alive either.
-const liveFileTrackers = new Set();
-const forget = new FinalizationRegistry((ref) => liveFileTrackers.delete(ref));
-let exitHooked = false;
-const kCloseAtExit = Symbol('usagebook.closeAtExit');
-
-function closeAllAtExit() {
-  for (const ref of liveFileTrackers) {
-    const t = ref.deref();
-    if (t !== undefined) t[kCloseAtExit]();
-  }
-  liveFileTrackers.clear();
-}
-
-function watchForExit(tracker) {
-  if (!exitHooked) {
-    process.on('exit', closeAllAtExit);
-    exitHooked = true;
-  }
-  const ref = new WeakRef(tracker);
-  liveFileTrackers.add(ref);
-  forget.register(tracker, ref, ref);
-  return ref;
-}
-
-function unwatch(ref) {
-  if (ref === undefined) return;
-  liveFileTrackers.delete(ref);
-  forget.unregister(ref);
-}
+// Best-effort final flush at normal process (or worker) exit (T8).
+const { kCloseAtExit, watchForExit, unwatch } = require('./exit-hook.js');
 
 // How a call is recorded. `trackUsage` stamps the log in JS (`Date.now()`,
 // exactly when it is called, as the seed did) and queues it; the queue goes

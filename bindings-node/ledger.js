@@ -225,19 +225,8 @@ function ledgerOptions(options) {
 }
 
 // Ledgers still open at process exit are closed (their queue drained) on
-// the way out. Held weakly: never keeps a ledger or the loop alive.
-const liveLedgers = new Set();
-const forget = new FinalizationRegistry((ref) => liveLedgers.delete(ref));
-let exitHooked = false;
-const kCloseAtExit = Symbol('usagebook.ledgerCloseAtExit');
-
-function closeLedgersAtExit() {
-  for (const ref of liveLedgers) {
-    const l = ref.deref();
-    if (l !== undefined) l[kCloseAtExit]();
-  }
-  liveLedgers.clear();
-}
+// the way out (L4).
+const { kCloseAtExit, watchForExit, unwatch } = require('./exit-hook.js');
 
 const kWrite = Symbol('usagebook.ledgerWrite');
 
@@ -342,13 +331,7 @@ class Ledger {
     const [json, prices] = ledgerOptions(options);
     this.#native = call('Ledger', () => NativeLedger.open(path, json, prices));
     this.#strict = this.#native.mode === 'strict_budget';
-    if (!exitHooked) {
-      process.on('exit', closeLedgersAtExit);
-      exitHooked = true;
-    }
-    this.#exitRef = new WeakRef(this);
-    liveLedgers.add(this.#exitRef);
-    forget.register(this, this.#exitRef, this.#exitRef);
+    this.#exitRef = watchForExit(this);
   }
 
   /** `'best_effort'` or `'strict_budget'`. */
@@ -453,8 +436,7 @@ class Ledger {
   close() {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
-    liveLedgers.delete(this.#exitRef);
-    forget.unregister(this.#exitRef);
+    unwatch(this.#exitRef);
     this.#closing = this.#native.close().then(taskResult('close')).then(() => undefined);
     return this.#closing;
   }
