@@ -15,6 +15,7 @@ pub mod import;
 pub mod ledger;
 pub mod model;
 pub mod options;
+pub mod pricing;
 pub mod report;
 pub mod rollup;
 mod state;
@@ -22,6 +23,7 @@ pub mod store;
 pub mod timefmt;
 mod totals;
 pub mod tracker;
+pub mod usage;
 mod writer;
 
 pub use clock::{Clock, FnClock, ManualClock, SharedClock, SystemClock};
@@ -31,6 +33,8 @@ pub use health::Health;
 pub use model::{NewUsageLog, NewUsageLogOwned, Usage, UsageLog, UsageStats, UsageStatus};
 pub use options::{Durability, TrackerOptions};
 pub use report::Report;
+pub use usage::{TokenUsage, UsageShape};
+pub use pricing::{Cost, CostItem, PriceRegistry};
 pub use tracker::{InMemoryTracker, InternedLog, NoOpTracker, UsageTracker};
 
 /// The crate version, shared by every binding (B5).

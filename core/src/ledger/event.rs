@@ -117,6 +117,26 @@ impl LedgerEvent {
         }
     }
 
+    /// Rewrites `usage` in the one usage vocabulary (U1, U2): any provider
+    /// SDK's shape (or a whole response) becomes `input`, `output`,
+    /// `cache_read`, ... A non-empty usage with no token count we know is
+    /// an error naming its keys; an empty one means "no usage given".
+    pub fn normalize_usage(&mut self) -> Result<()> {
+        if self.usage.is_empty() {
+            return Ok(());
+        }
+        let read = crate::usage::TokenUsage::read(&Value::Object(std::mem::take(&mut self.usage)))?;
+        if self.model.is_empty() {
+            if let Some(m) = read.model {
+                self.model = m;
+            }
+        }
+        if let Value::Object(m) = read.usage.to_json() {
+            self.usage = m;
+        }
+        Ok(())
+    }
+
     /// Write-time validation (L5): the error names the field.
     pub fn validate(&self) -> Result<()> {
         if self.id.is_empty() {
@@ -160,6 +180,9 @@ impl LedgerEvent {
             )));
         }
         for (k, v) in &self.usage {
+            if k == "service_tier" && v.is_string() {
+                continue;
+            }
             match v.as_f64() {
                 Some(x) if x.is_finite() && x >= 0.0 => {}
                 _ => {

@@ -141,11 +141,17 @@ impl LedgerOptions {
                     let p = val
                         .as_str()
                         .ok_or_else(|| Error::invalid(format!("option pricesPath must be a string, got {val}")))?;
-                    o.prices = Some(Arc::new(PriceRegistry::load_file(std::path::Path::new(p))?));
+                    let own = PriceRegistry::load_file(std::path::Path::new(p))?;
+                    o.prices = Some(Arc::new(PriceRegistry::bundled().overlaid(&own)));
+                }
+                "allowUnpriced" => {
+                    o.allow_unpriced = val.as_bool().ok_or_else(|| {
+                        Error::invalid(format!("option allowUnpriced must be a boolean, got {val}"))
+                    })?
                 }
                 other => {
                     return Err(Error::invalid(format!(
-                        "unknown ledger option {other:?}; known: mode, batchSize, flushIntervalMs, dailyBudgetUsd, timezone, holdTtlS, pricesPath, closeDeadlineMs"
+                        "unknown ledger option {other:?}; known: mode, batchSize, flushIntervalMs, dailyBudgetUsd, timezone, holdTtlS, pricesPath, allowUnpriced, closeDeadlineMs"
                     )))
                 }
             }

@@ -16,7 +16,7 @@ mod writer;
 
 pub use accounts::Scope;
 pub use event::{EventStatus, EventType, LedgerEvent};
-pub use pricing::{Price, PriceRegistry};
+pub use pricing::PriceRegistry;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{BudgetExceeded, Error, Result};
@@ -73,7 +73,13 @@ pub struct LedgerOptions {
     pub timezone: String,
     /// Holds expire after this long (L9).
     pub hold_ttl_ms: i64,
+    /// Prices for commits without an actual cost; `None` = the bundled
+    /// LiteLLM snapshot (a registry given here is used as it is: overlay it
+    /// on `PriceRegistry::bundled()` to extend the snapshot).
     pub prices: Option<Arc<PriceRegistry>>,
+    /// Strict mode refuses a commit on an unpriced model with no estimate
+    /// (it would count $0); `true` lets it through, flagged in health.
+    pub allow_unpriced: bool,
     /// How long `close` may take to drain the queue (L4).
     pub close_deadline_ms: u64,
 }
@@ -88,6 +94,7 @@ impl Default for LedgerOptions {
             timezone: "UTC".into(),
             hold_ttl_ms: 900_000,
             prices: None,
+            allow_unpriced: false,
             close_deadline_ms: 30_000,
         }
     }
@@ -118,6 +125,10 @@ pub struct LedgerHealth {
     pub rejected: u64,
     pub expired_holds: u64,
     pub open_holds: u64,
+    /// Commits settled without a price (at their estimate, maybe $0).
+    pub unpriced_commits: u64,
+    /// What those commits counted, nano-USD.
+    pub unpriced_spend_nusd: i64,
     pub last_commit_ms: Option<i64>,
     pub last_error: Option<String>,
     pub schema_version: u64,
@@ -136,6 +147,8 @@ impl LedgerHealth {
             "rejected": self.rejected,
             "expiredHolds": self.expired_holds,
             "openHolds": self.open_holds,
+            "unpricedCommits": self.unpriced_commits,
+            "unpricedSpendUsd": crate::ledger::money::nano_to_usd(self.unpriced_spend_nusd),
             "lastCommitAt": self.last_commit_ms.map(crate::timefmt::format_iso_ms),
             "lastError": self.last_error,
             "schemaVersion": self.schema_version,
@@ -243,30 +256,44 @@ impl Ledger {
     /// Settles what a commit or adjust adds to spend (L6, L12): the actual
     /// cost if given; else the cost of its usage at the model's price; else
     /// (unpriced) the open hold's estimate or the event's own estimate.
-    fn settle(&self, ev: &mut LedgerEvent, accounts: &Accounts) -> (i64, bool) {
+    fn settle(&self, ev: &mut LedgerEvent, accounts: &Accounts) -> Result<(i64, bool)> {
         match ev.event_type {
             EventType::Commit => {
                 if let Some(a) = ev.cost_actual_nusd {
-                    return (a, true);
+                    return Ok((a, true));
                 }
-                if let Some(c) = self
-                    .shared
-                    .opts
-                    .prices
-                    .as_ref()
-                    .map(|p| p.cost(ev))
-                    .filter(|c| c.priced)
-                {
+                let bundled;
+                let prices = match &self.shared.opts.prices {
+                    Some(p) => p,
+                    None => {
+                        bundled = PriceRegistry::bundled();
+                        &bundled
+                    }
+                };
+                let c = pricing::cost_of(prices, ev);
+                if c.priced {
                     ev.cost_actual_nusd = Some(c.nusd);
-                    return (c.nusd, true);
+                    return Ok((c.nusd, true));
                 }
                 let fallback = accounts
                     .hold(&ev.trace_id)
                     .map_or(ev.cost_est_nusd, |h| h.amount_nusd.max(ev.cost_est_nusd));
-                (fallback, false)
+                if fallback == 0
+                    && self.shared.opts.mode == BudgetMode::StrictBudget
+                    && !self.shared.opts.allow_unpriced
+                {
+                    return Err(Error::invalid(format!(
+                        "model {:?} (provider {:?}) has no price and the commit has no estimate: it would count $0 against a strict budget; pass cost_actual_usd, reserve with an estimate, add the model to prices, or open the ledger with allow_unpriced",
+                        ev.model, ev.provider
+                    )));
+                }
+                let mut h = self.shared.health.lock();
+                h.unpriced_commits += 1;
+                h.unpriced_spend_nusd = h.unpriced_spend_nusd.saturating_add(fallback);
+                Ok((fallback, false))
             }
-            EventType::Adjust => (ev.cost_actual_nusd.unwrap_or(0), true),
-            _ => (0, true),
+            EventType::Adjust => Ok((ev.cost_actual_nusd.unwrap_or(0), true)),
+            _ => Ok((0, true)),
         }
     }
 
@@ -293,6 +320,7 @@ impl Ledger {
     /// errors are returned at once; the commit result reaches `done` from
     /// the writer thread (at once when not `sync`).
     pub fn write_event_then(&self, mut ev: LedgerEvent, sync: bool, done: Ack) -> Result<()> {
+        ev.normalize_usage()?;
         ev.validate()?;
         if ev.event_type == EventType::PrecheckHold {
             return self.hold_event(ev, sync, done).map(|_| ());
@@ -301,7 +329,7 @@ impl Ledger {
         if acc.closed {
             return Err(closed_err());
         }
-        let (spend, priced) = self.settle(&mut ev, &acc);
+        let (spend, priced) = self.settle(&mut ev, &acc)?;
         let eff = acc.effect(&ev, spend, priced, self.shared.opts.hold_ttl_ms);
         self.apply_and_queue(acc, ev, eff, sync, done)
     }
