@@ -479,6 +479,16 @@ impl TokenUsage {
         Ok(())
     }
 
+    /// The T1 counts the tracker records: `promptTokens` = inclusive
+    /// input, `completionTokens` = output, `totalTokens` as reported.
+    pub fn to_tracker(&self) -> crate::model::Usage {
+        crate::model::Usage {
+            prompt_tokens: self.input,
+            completion_tokens: self.output,
+            total_tokens: self.total(),
+        }
+    }
+
     /// `input + output` unless the provider reported its own total.
     pub fn total(&self) -> u64 {
         self.total

@@ -273,3 +273,51 @@ impl PriceRegistry {
         }
     }
 }
+
+/// The price function on its own, as every binding exposes it (U4):
+/// `usage` in any shape [`TokenUsage::read`] knows (a whole response too,
+/// whose `model` is used when `model` is empty); `prices` = `None` for the
+/// bundled snapshot. An unrecognised usage is an error, never $0.
+pub fn cost_of_value(
+    model: &str,
+    usage: &Value,
+    provider: Option<&str>,
+    prices: Option<&PriceRegistry>,
+    ts_ms: i64,
+) -> Result<Cost> {
+    let read = TokenUsage::read(usage)?;
+    let model = if model.is_empty() {
+        read.model.clone().ok_or_else(|| {
+            Error::invalid("model must be a non-empty string (or pass a whole response with its model)")
+        })?
+    } else {
+        model.to_string()
+    };
+    let bundled;
+    let reg = match prices {
+        Some(p) => p,
+        None => {
+            bundled = PriceRegistry::bundled();
+            &bundled
+        }
+    };
+    Ok(reg.cost(provider, &model, &read.usage, ts_ms))
+}
+
+/// [`cost_of_value`] over JSON text, for the C ABI and the CLI: the
+/// result as `{"usd", "priced", "model", "items": [...]}`.
+pub fn cost_json(
+    model: &str,
+    usage_json: &str,
+    provider: Option<&str>,
+    prices_json: Option<&str>,
+    ts_ms: i64,
+) -> Result<String> {
+    let usage: Value = serde_json::from_str(usage_json)
+        .map_err(|e| Error::invalid(format!("usage is not valid JSON: {e}")))?;
+    let own = prices_json
+        .map(|p| PriceRegistry::from_litellm_json(p).map(|r| PriceRegistry::bundled().overlaid(&r)))
+        .transpose()?;
+    let c = cost_of_value(model, &usage, provider, own.as_ref(), ts_ms)?;
+    Ok(c.to_json().to_string())
+}
