@@ -140,43 +140,6 @@ impl<'a, 'py> FromPyObject<'a, 'py> for StatusArg {
     }
 }
 
-/// Where the fields of a usage object are read from.
-enum Source<'a, 'py> {
-    Dict(&'a Bound<'py, PyDict>),
-    Mapping(&'a Bound<'py, PyAny>),
-    Attrs(&'a Bound<'py, PyAny>),
-}
-
-impl<'py> Source<'_, 'py> {
-    /// The value under `key`, `None` when there is no such key/attribute.
-    #[inline]
-    fn get(&self, key: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self {
-            Source::Dict(d) => d.get_item(key),
-            Source::Mapping(m) => match m.get_item(key) {
-                Ok(v) => Ok(Some(v)),
-                Err(e) if e.is_instance_of::<pyo3::exceptions::PyKeyError>(m.py()) => Ok(None),
-                Err(e) => Err(e),
-            },
-            Source::Attrs(o) => o.getattr_opt(key),
-        }
-    }
-
-    /// The first of `keys` present, with the name it was found under.
-    #[inline]
-    fn first(
-        &self,
-        keys: &[&Bound<'py, PyString>],
-    ) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
-        for (i, k) in keys.iter().enumerate() {
-            if let Some(v) = self.get(k)? {
-                return Ok(Some((i, v)));
-            }
-        }
-        Ok(None)
-    }
-}
-
 pub(crate) fn collections_mapping(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     static MAPPING: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     MAPPING.import(py, "collections.abc", "Mapping")
@@ -221,28 +184,21 @@ pub fn usage(u: &Bound<'_, PyAny>) -> PyResult<Usage> {
         intern!(py, "total_tokens"),
         intern!(py, "totalTokens"),
     ];
-    let src = if let Ok(d) = u.cast_exact::<PyDict>() {
+    if let Ok(d) = u.cast_exact::<PyDict>() {
         if let Some(found) = scan_small_dict(d, &names) {
+            // Only the plain names, nothing else: the fast path.
             return resolve(u, found);
         }
-        Source::Dict(d)
     } else if u.is_none() {
         return Err(invalid(
-            "usage is required: a mapping or an object with prompt_tokens/completion_tokens/total_tokens or input_tokens/output_tokens",
+            "usage is required: a mapping, a provider SDK's usage or response object, or promptTokens/completionTokens/totalTokens",
         ));
-    } else if let Ok(d) = u.cast::<PyDict>() {
-        Source::Dict(d)
-    } else if u.is_instance(collections_mapping(py)?)? {
-        Source::Mapping(u)
-    } else {
-        Source::Attrs(u)
-    };
-    let found = Found {
-        prompt: src.first(&names[0..3])?,
-        completion: src.first(&names[3..6])?,
-        total: src.first(&names[6..8])?,
-    };
-    resolve(u, found)
+    }
+    // Everything else (SDK objects, details, Anthropic cache tokens, whole
+    // responses) is read by the core's one adapter.
+    let map = usage_json(Some(u), "usage")?;
+    let read = usagebook_core::TokenUsage::read(&Value::Object(map)).map_err(crate::errors::from_core)?;
+    Ok(read.usage.to_tracker())
 }
 
 /// The first name found for each field, with its index in the name list.
@@ -466,7 +422,20 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
 /// with `str` keys, lists and tuples. `path` names the value in errors
 /// (`usage.tokens_in`). What the values must be is the core's to check.
 pub fn py_to_json(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
+    py_to_json_at(obj, path, 0)
+}
+
+/// Deepest nesting converted; deeper values are refused with an error
+/// instead of recursing until the C stack overflows.
+const MAX_JSON_DEPTH: usize = 64;
+
+fn py_to_json_at(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value> {
     let py = obj.py();
+    if depth > MAX_JSON_DEPTH {
+        return Err(invalid(format!(
+            "{path} is nested deeper than {MAX_JSON_DEPTH} levels"
+        )));
+    }
     if obj.is_none() {
         return Ok(Value::Null);
     }
@@ -500,12 +469,12 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
         return Ok(Value::String(s.to_cow()?.into_owned()));
     }
     if obj.is_instance_of::<PyDict>() || obj.is_instance(collections_mapping(py)?)? {
-        return Ok(Value::Object(json_object(obj, path)?));
+        return Ok(Value::Object(json_object_at(obj, path, depth)?));
     }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<pyo3::types::PyTuple>() {
         let mut out = Vec::new();
         for (i, item) in obj.try_iter()?.enumerate() {
-            out.push(py_to_json(&item?, &format!("{path}[{i}]"))?);
+            out.push(py_to_json_at(&item?, &format!("{path}[{i}]"), depth + 1)?);
         }
         return Ok(Value::Array(out));
     }
@@ -517,6 +486,14 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
 
 /// A mapping with `str` keys as a JSON object.
 fn json_object(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<serde_json::Map<String, Value>> {
+    json_object_at(obj, path, 0)
+}
+
+fn json_object_at(
+    obj: &Bound<'_, PyAny>,
+    path: &str,
+    depth: usize,
+) -> PyResult<serde_json::Map<String, Value>> {
     let mut out = serde_json::Map::new();
     let mut put = |k: &Bound<'_, PyAny>, v: &Bound<'_, PyAny>| -> PyResult<()> {
         let key = k
@@ -524,7 +501,7 @@ fn json_object(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<serde_json::Map<S
             .map_err(|_| invalid(format!("{path} keys must be str, got {}", describe(k))))?
             .to_cow()?
             .into_owned();
-        let value = py_to_json(v, &format!("{path}.{key}"))?;
+        let value = py_to_json_at(v, &format!("{path}.{key}"), depth + 1)?;
         out.insert(key, value);
         Ok(())
     };
@@ -560,6 +537,54 @@ pub fn json_map(
             describe(o)
         ))),
     }
+}
+
+/// A usage value in any form a host has it (U2): a dict or mapping (the
+/// SDKs' JSON, `model_dump()` output), a pydantic model (the OpenAI,
+/// Anthropic and LiteLLM SDK objects: read with `model_dump()`), any object
+/// with `to_dict()` (google-genai, protobuf wrappers) or with attributes
+/// (`vars()`), or a whole response object. `None` is "no usage". What the
+/// fields mean is the core's to decide (`usagebook_core::usage`).
+pub fn usage_json(
+    obj: Option<&Bound<'_, PyAny>>,
+    name: &str,
+) -> PyResult<serde_json::Map<String, Value>> {
+    let Some(o) = obj.filter(|o| !o.is_none()) else {
+        return Ok(serde_json::Map::new());
+    };
+    let py = o.py();
+    if o.is_instance_of::<PyDict>() || o.is_instance(collections_mapping(py)?)? {
+        return json_object(o, name);
+    }
+    for method in [intern!(py, "model_dump"), intern!(py, "to_dict")] {
+        if let Some(f) = o.getattr_opt(method)? {
+            if f.is_callable() {
+                let d = f.call0()?;
+                if d.is_instance_of::<PyDict>() || d.is_instance(collections_mapping(py)?)? {
+                    return json_object(&d, name);
+                }
+            }
+        }
+    }
+    if let Some(d) = o.getattr_opt(intern!(py, "__dict__"))? {
+        if d.is_instance_of::<PyDict>() {
+            // Plain objects: public attributes only.
+            let d = d.cast::<PyDict>()?;
+            let public = PyDict::new(py);
+            for (k, v) in d.iter() {
+                if let Ok(ks) = k.cast::<PyString>() {
+                    if !ks.to_cow()?.starts_with('_') {
+                        public.set_item(&k, &v)?;
+                    }
+                }
+            }
+            return json_object(public.as_any(), name);
+        }
+    }
+    Err(invalid(format!(
+        "{name} must be a mapping, a provider SDK's usage or response object, or None, got {}",
+        describe(o)
+    )))
 }
 
 /// A number argument: an `int` (not a bool) or a `float`.

@@ -31,7 +31,7 @@ use usagebook_core::ledger::event::new_event_id;
 use usagebook_core::ledger::money::{nano_to_usd, usd_to_nano};
 use usagebook_core::ledger::{
     BudgetMode, EventStatus, EventType, Hold as CoreHold, Ledger as CoreLedger,
-    LedgerEvent as CoreEvent, LedgerOptions, PriceRegistry, Scope,
+    LedgerEvent as CoreEvent, LedgerOptions, Scope,
 };
 use usagebook_core::{Clock, ManualClock, SharedClock, SystemClock};
 
@@ -119,7 +119,7 @@ impl PyLedgerEvent {
                 &convert::string(model, "model")?,
                 timestamp,
             );
-            ev.usage = convert::json_map(usage, "usage")?;
+            ev.usage = convert::usage_json(usage, "usage")?;
             ev.timing = convert::json_map(timing, "timing")?;
             if let Some(c) = cost_est_usd.filter(|c| !c.is_none()) {
                 ev.cost_est_nusd = usd_arg(c, "cost_est_usd")?;
@@ -422,8 +422,8 @@ fn spawn_then(
 impl PyLedger {
     #[new]
     #[pyo3(
-        signature = (path, *, mode = None, batch_size = None, flush_interval_ms = None, daily_budget_usd = None, timezone = None, hold_ttl_s = None, prices = None, _clock = None),
-        text_signature = "(path, *, mode='best_effort', batch_size=100, flush_interval_ms=200, daily_budget_usd=None, timezone='UTC', hold_ttl_s=900, prices=None, _clock=None)"
+        signature = (path, *, mode = None, batch_size = None, flush_interval_ms = None, daily_budget_usd = None, timezone = None, hold_ttl_s = None, prices = None, allow_unpriced = None, _clock = None),
+        text_signature = "(path, *, mode='best_effort', batch_size=100, flush_interval_ms=200, daily_budget_usd=None, timezone='UTC', hold_ttl_s=900, prices=None, allow_unpriced=False, _clock=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -436,6 +436,7 @@ impl PyLedger {
         timezone: Option<&Bound<'_, PyAny>>,
         hold_ttl_s: Option<&Bound<'_, PyAny>>,
         prices: Option<&Bound<'_, PyAny>>,
+        allow_unpriced: Option<&Bound<'_, PyAny>>,
         _clock: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
@@ -483,7 +484,8 @@ impl PyLedger {
                 }
                 opts.hold_ttl_ms = (s * 1000.0).round().max(1.0) as i64;
             }
-            opts.prices = prices_arg(py, prices)?;
+            opts.prices = crate::pricing::prices_arg(py, prices)?;
+            opts.allow_unpriced = bool_arg(allow_unpriced, "allow_unpriced", false)?;
             let (clock, hook): (SharedClock, Option<HookClock>) = match _clock {
                 Some(c) if !c.is_none() => {
                     if !c.is_callable() {
@@ -654,6 +656,8 @@ impl PyLedger {
             d.set_item("rejected", h.rejected)?;
             d.set_item("expired_holds", h.expired_holds)?;
             d.set_item("open_holds", h.open_holds)?;
+            d.set_item("unpriced_commits", h.unpriced_commits)?;
+            d.set_item("unpriced_spend_usd", nano_to_usd(h.unpriced_spend_nusd))?;
             d.set_item(
                 "last_commit_at",
                 h.last_commit_ms
@@ -700,29 +704,6 @@ impl PyLedger {
             self.mode()
         )
     }
-}
-
-/// `prices`: `None`, a path to a LiteLLM price file, or a dict in that
-/// format (L12). The core reads both.
-fn prices_arg(
-    py: Python<'_>,
-    prices: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Option<Arc<PriceRegistry>>> {
-    let Some(p) = prices.filter(|p| !p.is_none()) else {
-        return Ok(None);
-    };
-    if p.is_instance_of::<PyDict>() || p.is_instance(convert::collections_mapping(py)?)? {
-        let v = convert::py_to_json(p, "prices")?;
-        let text = v.to_string();
-        return core(|| PriceRegistry::from_litellm_json(&text)).map(|r| Some(Arc::new(r)));
-    }
-    let path: PathBuf = p.extract().map_err(|_| {
-        invalid(format!(
-            "prices must be None, a path (str or os.PathLike) to a LiteLLM price file, or a dict in that format, got {}",
-            describe(p)
-        ))
-    })?;
-    blocking(py, || PriceRegistry::load_file(&path)).map(|r| Some(Arc::new(r)))
 }
 
 // ---- Hold ----
@@ -863,7 +844,7 @@ impl PyHold {
         guard(|| {
             let l = self.ledger.get();
             l.tick(py)?;
-            let usage = convert::json_map(usage, "usage")?;
+            let usage = convert::usage_json(usage, "usage")?;
             let cost = match cost_actual_usd {
                 Some(c) if !c.is_none() => Some(usd_arg(c, "cost_actual_usd")?),
                 _ => None,

@@ -10,6 +10,7 @@ mod errors;
 mod exit_registry;
 mod ledger;
 mod model;
+mod pricing;
 mod tracker;
 
 use pyo3::prelude::*;
@@ -27,6 +28,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ledger::PyLedger>()?;
     m.add_class::<ledger::PyLedgerEvent>()?;
     m.add_class::<ledger::PyHold>()?;
+    m.add_class::<pricing::PyPrices>()?;
+    m.add_function(wrap_pyfunction!(pricing::_cost_json, m)?)?;
     m.add_function(wrap_pyfunction!(tracker::_close_all, m)?)?;
     m.add_function(wrap_pyfunction!(ledger::_close_all_ledgers, m)?)?;
     m.add_function(wrap_pyfunction!(tracker::_panic_for_tests, m)?)?;

@@ -26,8 +26,10 @@ from __future__ import annotations
 import asyncio
 import atexit
 import functools
+import json
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, List, Literal, Mapping, Optional, Protocol, TypeVar
+from typing import Any, Callable, List, Literal, Optional, Protocol, TypeVar
 
 from . import _native
 from ._native import (
@@ -36,6 +38,7 @@ from ._native import (
     InvalidArgumentError,
     LedgerEvent,
     LockedError,
+    Prices,
     StorageError,
     Usage,
     UsagebookError,
@@ -62,8 +65,57 @@ __all__ = [
     "LedgerEvent",
     "Hold",
     "BudgetExceeded",
+    "Prices",
+    "Cost",
+    "CostItem",
+    "cost",
     "__version__",
 ]
+
+
+@dataclass(frozen=True)
+class CostItem:
+    """One line of a :class:`Cost`: which price of the price file, how many
+    units (tokens, images, seconds, ...), USD per unit, and USD."""
+
+    price: str
+    units: float
+    unit_usd: float
+    usd: float
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one call cost (U4). ``priced`` is False when the model has no
+    price: ``usd`` is then 0.0 and means "unknown", never "free"."""
+
+    usd: float
+    priced: bool
+    model: Optional[str]
+    items: List[CostItem]
+
+
+def cost(model: Optional[str], usage: Any, *, provider: Optional[str] = None,
+         prices: Any = None) -> Cost:
+    """Prices one call's usage as LiteLLM's ``cost_per_token`` does (U4).
+
+    ``usage`` is any provider SDK's usage or whole response, as the SDK's
+    object or as a dict (OpenAI Chat Completions and Responses, Anthropic
+    Messages, Gemini, Bedrock Converse, LiteLLM, the tracker's camelCase);
+    with a whole response ``model`` may be None. ``prices`` is None (the
+    bundled LiteLLM snapshot), a :class:`Prices`, or a path or dict in
+    LiteLLM's format overlaid on the snapshot (pass a :class:`Prices` to
+    parse a large file once). A usage with no token count usagebook
+    recognises raises :class:`InvalidArgumentError`.
+    """
+    d = json.loads(_native._cost_json(model, usage, provider, prices))
+    return Cost(
+        usd=d["usd"],
+        priced=d["priced"],
+        model=d["model"],
+        items=[CostItem(price=i["price"], units=i["units"], unit_usd=i["unit_usd"], usd=i["usd"])
+               for i in d["items"]],
+    )
 
 
 class LlmBridgeUsageTracker(Protocol):
@@ -189,7 +241,7 @@ class Hold(_native.Hold):
     amount reserved until it expires (``hold_ttl_s``).
     """
 
-    async def acommit(self, usage: Optional[Mapping[str, float]] = None,
+    async def acommit(self, usage: Any = None,
                       cost_actual_usd: Optional[float] = None) -> None:
         """``commit()`` from a coroutine (it never waits)."""
         self.commit(usage, cost_actual_usd)
@@ -217,14 +269,18 @@ class Ledger(_native.Ledger):
 
     ``Ledger(path, *, mode="best_effort", batch_size=100,
     flush_interval_ms=200, daily_budget_usd=None, timezone="UTC",
-    hold_ttl_s=900, prices=None)``
+    hold_ttl_s=900, prices=None, allow_unpriced=False)``
 
     ``mode`` is ``"best_effort"`` (prechecks and reads from memory, writes
     never wait for disk) or ``"strict_budget"`` (check-and-hold is one
     database transaction, atomic across threads and processes).
-    ``prices`` is ``None``, a path to a LiteLLM
+    ``prices`` is ``None`` (the bundled LiteLLM snapshot), a
+    :class:`Prices`, a path to a LiteLLM
     ``model_prices_and_context_window.json``-format file, or a dict in that
-    format. Money is USD floats here, integer nano-USD inside. Safe to share
+    format, overlaid on the snapshot. In strict mode a commit on a model
+    with no price and no estimate is refused unless ``allow_unpriced``.
+    ``usage`` (commits, events) is any provider SDK's usage or response
+    object, or its dict form. Money is USD floats here, integer nano-USD inside. Safe to share
     between threads; an (async) context manager that closes on exit. A
     ledger never closed is closed (its queue drained) at interpreter exit.
     """

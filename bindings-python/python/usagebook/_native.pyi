@@ -26,6 +26,8 @@ __all__ = [
     "Ledger",
     "LedgerEvent",
     "Hold",
+    "Prices",
+    "_cost_json",
     "_close_all",
     "_close_all_ledgers",
     "_panic_for_tests",
@@ -191,7 +193,7 @@ class LedgerEvent:
         trace_id: str,
         provider: str,
         model: str,
-        usage: Optional[Mapping[str, float]] = None,
+        usage: Any = None,
         cost_est_usd: float = 0.0,
         cost_actual_usd: Optional[float] = None,
         status: Literal["ok", "error", "cancelled"] = "ok",
@@ -237,12 +239,27 @@ class _LedgerHealth(TypedDict):
     rejected: int
     expired_holds: int
     open_holds: int
+    unpriced_commits: int
+    unpriced_spend_usd: float
     last_commit_at: Optional[datetime]
     last_error: Optional[str]
     schema_version: int
 
-# A LiteLLM model_prices_and_context_window.json: a path or the parsed dict.
-_Prices = Union[str, os.PathLike[str], Mapping[str, Any]]
+@final
+class Prices:
+    """The bundled LiteLLM price snapshot with a caller's entries overlaid."""
+
+    def __new__(
+        cls, source: Union[str, os.PathLike[str], Mapping[str, Any], None] = None
+    ) -> Prices: ...
+    def __len__(self) -> int: ...
+
+# A LiteLLM model_prices_and_context_window.json: a Prices, a path or the parsed dict.
+_Prices = Union[Prices, str, os.PathLike[str], Mapping[str, Any]]
+
+def _cost_json(
+    model: Optional[str], usage: Any, provider: Optional[str] = None, prices: Optional[_Prices] = None
+) -> str: ...
 
 @disjoint_base
 class Ledger:
@@ -259,6 +276,7 @@ class Ledger:
         timezone: str = "UTC",
         hold_ttl_s: float = 900,
         prices: Optional[_Prices] = None,
+        allow_unpriced: bool = False,
         _clock: Optional[Callable[[], int]] = None,
     ) -> _S: ...
     @property
@@ -312,9 +330,7 @@ class Hold:
     def expires_at(self) -> datetime: ...
     @property
     def settled(self) -> bool: ...
-    def commit(
-        self, usage: Optional[Mapping[str, float]] = None, cost_actual_usd: Optional[float] = None
-    ) -> None: ...
+    def commit(self, usage: Any = None, cost_actual_usd: Optional[float] = None) -> None: ...
     def cancel(self) -> None: ...
     def __enter__(self: _S) -> _S: ...
     def __exit__(self, *exc: object) -> bool: ...
