@@ -323,6 +323,27 @@ usagebook_status usagebook_ledger_health_json(const usagebook_ledger *l, char **
 // after this call.
 usagebook_status usagebook_ledger_close(usagebook_ledger *l);
 
+// The price function on its own (U4): the cost of one call's usage.
+// `model`: the model name (NULL or "" to take it from a whole response
+// passed as `usage_json`); `usage_json`: any provider SDK's usage or
+// response as JSON (OpenAI, Anthropic, Gemini, Bedrock, LiteLLM, the
+// tracker's camelCase); `provider`: NULL or e.g. "azure" (looked up as
+// `provider/model` first); `prices_json`: NULL for the bundled LiteLLM
+// snapshot, or a LiteLLM-format price map overlaid on it. On success
+// `*out_json` is `{"usd": n, "priced": bool, "model": "key"|null,
+// "items": [{"price", "units", "unit_usd", "usd"}]}`, a new string the
+// caller frees with `usagebook_string_free`. An unpriced model is
+// `"priced": false` (never a silent $0); an unrecognised usage is
+// `USAGEBOOK_INVALID_ARGUMENT` naming its keys.
+//
+// # Safety
+// The strings are NULL or NUL-terminated; `out_json` is NULL or writable.
+usagebook_status usagebook_cost_json(const char *model,
+                                     const char *usage_json,
+                                     const char *provider,
+                                     const char *prices_json,
+                                     char **out_json);
+
 // A static, NUL-terminated description of `status` (never NULL, never to
 // be freed). Unknown values give "unknown usagebook_status".
 const char *usagebook_status_str(usagebook_status status);

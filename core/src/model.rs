@@ -219,6 +219,10 @@ impl NewUsageLogOwned {
         };
         validate_bridge_id(&bridge_id)?;
         let usage = match o.get("usage") {
+            // Not T1's camelCase: any provider SDK's usage (U2).
+            Some(v @ Value::Object(u)) if !u.contains_key("promptTokens") => {
+                crate::usage::TokenUsage::from_value(v)?.to_tracker()
+            }
             Some(Value::Object(u)) => Usage {
                 prompt_tokens: token_field(u, "promptTokens")?,
                 completion_tokens: token_field(u, "completionTokens")?,

@@ -435,3 +435,45 @@ pub unsafe extern "C" fn usagebook_ledger_close(l: *mut usagebook_ledger) -> usa
         Ok(handle.inner.close()?)
     })
 }
+
+/// The price function on its own (U4): the cost of one call's usage.
+/// `model`: the model name (NULL or "" to take it from a whole response
+/// passed as `usage_json`); `usage_json`: any provider SDK's usage or
+/// response as JSON (OpenAI, Anthropic, Gemini, Bedrock, LiteLLM, the
+/// tracker's camelCase); `provider`: NULL or e.g. "azure" (looked up as
+/// `provider/model` first); `prices_json`: NULL for the bundled LiteLLM
+/// snapshot, or a LiteLLM-format price map overlaid on it. On success
+/// `*out_json` is `{"usd": n, "priced": bool, "model": "key"|null,
+/// "items": [{"price", "units", "unit_usd", "usd"}]}`, a new string the
+/// caller frees with `usagebook_string_free`. An unpriced model is
+/// `"priced": false` (never a silent $0); an unrecognised usage is
+/// `USAGEBOOK_INVALID_ARGUMENT` naming its keys.
+///
+/// # Safety
+/// The strings are NULL or NUL-terminated; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn usagebook_cost_json(
+    model: *const c_char,
+    usage_json: *const c_char,
+    provider: *const c_char,
+    prices_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> usagebook_status {
+    ffi_guard!({
+        // SAFETY: forwarded contract.
+        let model = unsafe { opt_str_arg(model, "model") }?.unwrap_or("");
+        // SAFETY: forwarded contract.
+        let usage = unsafe { str_arg(usage_json, "usage_json") }?;
+        // SAFETY: forwarded contract.
+        let provider = unsafe { opt_str_arg(provider, "provider") }?;
+        // SAFETY: forwarded contract.
+        let prices = unsafe { opt_str_arg(prices_json, "prices_json") }?;
+        let out = out_arg(out_json, "out_json")?;
+        let now = SystemClock.now_ms();
+        let text = usagebook_core::pricing::cost_json(model, usage, provider, prices, now)?;
+        let s = owned_c_string(text)?;
+        // SAFETY: checked non-NULL; the caller's contract makes it writable.
+        unsafe { out.write(s) };
+        Ok(())
+    })
+}
