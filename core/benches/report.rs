@@ -46,7 +46,8 @@ fn generate(path: &Path, n: u64) {
                 input,
                 output,
                 reasoning,
-                cached,
+                cache_read: cached,
+                cache_write: 0,
                 total: input + output + reasoning,
             },
             if r % 97 == 0 {

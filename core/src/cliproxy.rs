@@ -36,7 +36,7 @@ pub fn normalized_total(t: &Tokens) -> u64 {
     if sum != 0 {
         sum
     } else {
-        sum.saturating_add(t.cached)
+        sum.saturating_add(t.cache_read)
     }
 }
 
@@ -58,7 +58,7 @@ pub fn dedup_key(
         t.input,
         t.output,
         t.reasoning,
-        t.cached,
+        t.cache_read,
         t.total
     )
 }
@@ -145,7 +145,8 @@ fn detail(api: &str, model: &str, d: &Value) -> Option<Event> {
         input: n("input_tokens"),
         output: n("output_tokens"),
         reasoning: n("reasoning_tokens"),
-        cached: n("cached_tokens"),
+        cache_read: n("cached_tokens"),
+        cache_write: 0,
         total: n("total_tokens"),
     };
     tokens.total = normalized_total(&tokens);
@@ -220,7 +221,7 @@ pub fn export(events: &[Event], zone: Zone, exported_at_ns: i64) -> Value {
         tk.insert("input_tokens".into(), t.input.into());
         tk.insert("output_tokens".into(), t.output.into());
         tk.insert("reasoning_tokens".into(), t.reasoning.into());
-        tk.insert("cached_tokens".into(), t.cached.into());
+        tk.insert("cached_tokens".into(), t.cache_read.into());
         tk.insert("total_tokens".into(), t_total.into());
         d.insert("tokens".into(), Value::Object(tk));
         d.insert("failed".into(), failed.into());
@@ -295,7 +296,8 @@ mod tests {
             input: i,
             output: o,
             reasoning: r,
-            cached: c,
+            cache_read: c,
+            cache_write: 0,
             total: tot,
         };
         assert_eq!(normalized_total(&t(1, 2, 3, 4, 50)), 50);
@@ -317,7 +319,8 @@ mod tests {
                 input: 1,
                 output: 2,
                 reasoning: 0,
-                cached: 0,
+                cache_read: 0,
+                cache_write: 0,
                 total: 3,
             },
         );

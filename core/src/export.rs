@@ -90,7 +90,7 @@ pub fn left_out(events: &[Event], format: ExportFormat) -> u64 {
 
 fn csv(events: &[Event]) -> String {
     let mut out = String::from(
-        "id,occurred_at,event,bridge,provider,model,input_tokens,output_tokens,reasoning_tokens,cached_tokens,total_tokens,status,duration_ms,cost_usd,segment_id,source,records\n",
+        "id,occurred_at,event,bridge,provider,model,input_tokens,output_tokens,reasoning_tokens,cache_read_tokens,cache_write_tokens,total_tokens,status,duration_ms,cost_usd,segment_id,source,records\n",
     );
     for e in events {
         let t = e.tokens.unwrap_or_default();
@@ -111,7 +111,7 @@ fn csv(events: &[Event]) -> String {
             .join(" ");
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             e.id,
             rfc3339::format_ns(e.occurred_at_ns),
             csv_field(e.kind.as_str()),
@@ -129,7 +129,8 @@ fn csv(events: &[Event]) -> String {
             num(t.input),
             num(t.output),
             num(t.reasoning),
-            num(t.cached),
+            num(t.cache_read),
+            num(t.cache_write),
             num(t.total),
             opt(e.status.as_ref().map(Status::as_str)),
             e.duration_ms.map_or(String::new(), |d| d.to_string()),

@@ -4,6 +4,7 @@
 //! Requirement IDs (T, X, ...) refer to `REQUIREMENTS.md`; see
 //! `docs/ARCHITECTURE.md` for how an event flows from the call to disk.
 
+pub mod claude_code;
 pub mod cliproxy;
 pub mod clock;
 pub mod error;
@@ -32,10 +33,10 @@ pub use file_tracker::FileBackedTracker;
 pub use health::Health;
 pub use model::{NewUsageLog, NewUsageLogOwned, Usage, UsageLog, UsageStats, UsageStatus};
 pub use options::{Durability, TrackerOptions};
-pub use report::Report;
-pub use usage::{TokenUsage, UsageShape};
 pub use pricing::{Cost, CostItem, PriceRegistry};
+pub use report::Report;
 pub use tracker::{InMemoryTracker, InternedLog, NoOpTracker, UsageTracker};
+pub use usage::{TokenUsage, UsageShape};
 
 /// The crate version, shared by every binding (B5).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

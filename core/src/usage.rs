@@ -23,8 +23,11 @@ pub struct TokenUsage {
     pub cache_read: u64,
     /// Part of `input`: tokens written to the prompt cache (all TTLs).
     pub cache_write: u64,
-    /// Part of `cache_write`: written with the 1-hour TTL (the rest is 5m).
+    /// Part of `cache_write`: written with the 1-hour TTL.
     pub cache_write_1h: u64,
+    /// Part of `cache_write`: written with the 12-hour TTL (OpenAI's
+    /// extended retention). The rest of `cache_write` is 5-minute.
+    pub cache_write_12h: u64,
     /// Part of `output`: reasoning ("thinking") tokens.
     pub reasoning: u64,
     /// Part of `input`: audio tokens.
@@ -189,6 +192,7 @@ const KNOWN: &[&str] = &[
     "cache_read",
     "cache_write",
     "cache_write_1h",
+    "cache_write_12h",
     "reasoning",
     "input_audio",
     "output_audio",
@@ -273,8 +277,8 @@ impl TokenUsage {
                         .find_map(|k| tier(o.get(*k)));
                 }
                 if r.usage.service_tier.is_none() {
-                    r.usage.service_tier = tier(o.get("service_tier"))
-                        .or_else(|| tier(inner.get("service_tier")));
+                    r.usage.service_tier =
+                        tier(o.get("service_tier")).or_else(|| tier(inner.get("service_tier")));
                 }
                 return Ok(r);
             }
@@ -306,6 +310,7 @@ impl TokenUsage {
             u.cache_read = r.get("cache_read")?;
             u.cache_write = r.get("cache_write")?;
             u.cache_write_1h = r.get("cache_write_1h")?;
+            u.cache_write_12h = r.get("cache_write_12h")?;
             u.reasoning = r.get("reasoning")?;
             u.input_audio = r.get("input_audio")?;
             u.output_audio = r.get("output_audio")?;
@@ -346,8 +351,26 @@ impl TokenUsage {
             u.reasoning = r.sub_get("completion_tokens_details", "reasoning_tokens")?;
             u.output_audio = r.sub_get("completion_tokens_details", "audio_tokens")?;
             if let Some(cc) = r.sub("cache_creation")? {
-                u.cache_write_1h = Reader { o: cc, prefix: "cache_creation." }
-                    .get("ephemeral_1h_input_tokens")?;
+                let c = Reader {
+                    o: cc,
+                    prefix: "cache_creation.",
+                };
+                u.cache_write_1h = c.get("ephemeral_1h_input_tokens")?;
+                u.cache_write_12h = c.get("ephemeral_12h_input_tokens")?;
+            }
+            if let Some(d) = r.sub("prompt_tokens_details")? {
+                let d = Reader {
+                    o: d,
+                    prefix: "prompt_tokens_details.",
+                };
+                if let Some(cc) = d.sub("cache_creation_token_details")? {
+                    let c = Reader {
+                        o: cc,
+                        prefix: "prompt_tokens_details.cache_creation_token_details.",
+                    };
+                    u.cache_write_1h = u.cache_write_1h.max(c.get("ephemeral_1h_input_tokens")?);
+                    u.cache_write_12h = u.cache_write_12h.max(c.get("ephemeral_12h_input_tokens")?);
+                }
             }
             if r.has("total_tokens") {
                 u.total = Some(r.get("total_tokens")?);
@@ -364,11 +387,17 @@ impl TokenUsage {
                 u.cache_read = r.get("cache_read_input_tokens")?;
                 u.cache_write = r.get("cache_creation_input_tokens")?;
                 if let Some(cc) = r.sub("cache_creation")? {
-                    let c = Reader { o: cc, prefix: "cache_creation." };
+                    let c = Reader {
+                        o: cc,
+                        prefix: "cache_creation.",
+                    };
                     let m5 = c.get("ephemeral_5m_input_tokens")?;
                     let h1 = c.get("ephemeral_1h_input_tokens")?;
+                    let h12 = c.get("ephemeral_12h_input_tokens")?;
                     u.cache_write_1h = h1;
-                    u.cache_write = u.cache_write.max(add(m5, h1, "cache_creation")?);
+                    u.cache_write_12h = h12;
+                    let all = add(add(m5, h1, "cache_creation")?, h12, "cache_creation")?;
+                    u.cache_write = u.cache_write.max(all);
                 }
                 u.input = add(
                     add(r.get("input_tokens")?, u.cache_read, "input tokens")?,
@@ -393,13 +422,35 @@ impl TokenUsage {
             || r.has("totalTokenCount")
         {
             shape = UsageShape::Gemini;
-            read_gemini(&r, &mut u, ["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount", "cachedContentTokenCount", "totalTokenCount"])?;
+            read_gemini(
+                &r,
+                &mut u,
+                [
+                    "promptTokenCount",
+                    "candidatesTokenCount",
+                    "thoughtsTokenCount",
+                    "toolUsePromptTokenCount",
+                    "cachedContentTokenCount",
+                    "totalTokenCount",
+                ],
+            )?;
         } else if r.has("prompt_token_count")
             || r.has("candidates_token_count")
             || r.has("total_token_count")
         {
             shape = UsageShape::Gemini;
-            read_gemini(&r, &mut u, ["prompt_token_count", "candidates_token_count", "thoughts_token_count", "tool_use_prompt_token_count", "cached_content_token_count", "total_token_count"])?;
+            read_gemini(
+                &r,
+                &mut u,
+                [
+                    "prompt_token_count",
+                    "candidates_token_count",
+                    "thoughts_token_count",
+                    "tool_use_prompt_token_count",
+                    "cached_content_token_count",
+                    "total_token_count",
+                ],
+            )?;
         } else if r.has("inputTokens") || r.has("outputTokens") {
             // Bedrock Converse: inputTokens excludes the cache reads and
             // writes (totalTokens is the sum of all four).
@@ -464,10 +515,10 @@ impl TokenUsage {
                 self.cache_read, self.cache_write, self.input
             )));
         }
-        if self.cache_write_1h > self.cache_write {
+        if self.cache_write_1h.saturating_add(self.cache_write_12h) > self.cache_write {
             return Err(Error::invalid(format!(
-                "usage: 1-hour cache writes ({}) exceed the cache writes ({})",
-                self.cache_write_1h, self.cache_write
+                "usage: 1-hour ({}) plus 12-hour ({}) cache writes exceed the cache writes ({})",
+                self.cache_write_1h, self.cache_write_12h, self.cache_write
             )));
         }
         if self.reasoning > self.output {
@@ -515,6 +566,7 @@ impl TokenUsage {
             ("cache_read", self.cache_read),
             ("cache_write", self.cache_write),
             ("cache_write_1h", self.cache_write_1h),
+            ("cache_write_12h", self.cache_write_12h),
             ("reasoning", self.reasoning),
             ("input_audio", self.input_audio),
             ("output_audio", self.output_audio),
@@ -589,11 +641,16 @@ mod tests {
 
     #[test]
     fn u2_openai_chat_is_inclusive_with_details() {
-        let u = read(json!({"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500,
+        let u = read(
+            json!({"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500,
             "prompt_tokens_details": {"cached_tokens": 1000, "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 200, "audio_tokens": 0,
-                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}));
-        assert_eq!((u.input, u.output, u.cache_read, u.reasoning), (1200, 300, 1000, 200));
+                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}),
+        );
+        assert_eq!(
+            (u.input, u.output, u.cache_read, u.reasoning),
+            (1200, 300, 1000, 200)
+        );
         assert_eq!(u.total(), 1500);
     }
 
@@ -607,23 +664,39 @@ mod tests {
         .unwrap();
         assert_eq!(r.shape, UsageShape::Anthropic);
         let u = r.usage;
-        assert_eq!((u.input, u.cache_write, u.cache_write_1h, u.cache_read), (6200, 5000, 1000, 1000));
+        assert_eq!(
+            (u.input, u.cache_write, u.cache_write_1h, u.cache_read),
+            (6200, 5000, 1000, 1000)
+        );
         assert_eq!(u.total(), 6250);
     }
 
     #[test]
     fn u2_responses_gemini_bedrock_tracker_legacy() {
-        let u = read(json!({"input_tokens": 100, "output_tokens": 40, "total_tokens": 140,
-            "input_tokens_details": {"cached_tokens": 64}, "output_tokens_details": {"reasoning_tokens": 30}}));
-        assert_eq!((u.input, u.cache_read, u.output, u.reasoning), (100, 64, 40, 30));
+        let u = read(
+            json!({"input_tokens": 100, "output_tokens": 40, "total_tokens": 140,
+            "input_tokens_details": {"cached_tokens": 64}, "output_tokens_details": {"reasoning_tokens": 30}}),
+        );
+        assert_eq!(
+            (u.input, u.cache_read, u.output, u.reasoning),
+            (100, 64, 40, 30)
+        );
         let u = read(json!({"promptTokenCount": 500, "candidatesTokenCount": 80,
             "thoughtsTokenCount": 20, "cachedContentTokenCount": 300, "totalTokenCount": 600}));
-        assert_eq!((u.input, u.output, u.reasoning, u.cache_read), (500, 100, 20, 300));
+        assert_eq!(
+            (u.input, u.output, u.reasoning, u.cache_read),
+            (500, 100, 20, 300)
+        );
         let u = read(json!({"prompt_token_count": 5, "candidates_token_count": 2}));
         assert_eq!((u.input, u.output), (5, 2));
-        let u = read(json!({"inputTokens": 10, "outputTokens": 5, "totalTokens": 45,
-            "cacheReadInputTokens": 20, "cacheWriteInputTokens": 10}));
-        assert_eq!((u.input, u.cache_read, u.cache_write, u.total()), (40, 20, 10, 45));
+        let u = read(
+            json!({"inputTokens": 10, "outputTokens": 5, "totalTokens": 45,
+            "cacheReadInputTokens": 20, "cacheWriteInputTokens": 10}),
+        );
+        assert_eq!(
+            (u.input, u.cache_read, u.cache_write, u.total()),
+            (40, 20, 10, 45)
+        );
         let u = read(json!({"promptTokens": 7, "completionTokens": 3, "totalTokens": 10}));
         assert_eq!((u.input, u.output), (7, 3));
         let u = read(json!({"tokens_in": 7, "tokens_out": 3, "cached_tokens": 2, "images": 1}));
@@ -642,7 +715,10 @@ mod tests {
         let r = TokenUsage::read(&json!({"modelVersion": "gemini-2.5-pro",
             "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 1}}))
         .unwrap();
-        assert_eq!((r.model.as_deref(), r.usage.input), (Some("gemini-2.5-pro"), 9));
+        assert_eq!(
+            (r.model.as_deref(), r.usage.input),
+            (Some("gemini-2.5-pro"), 9)
+        );
     }
 
     #[test]
@@ -650,12 +726,17 @@ mod tests {
         let e = TokenUsage::from_value(&json!({"tokens": 5, "cost": 1})).unwrap_err();
         let s = e.to_string();
         assert!(s.contains("tokens") && s.contains("cost"), "{s}");
-        assert!(TokenUsage::from_value(&json!({})).unwrap_err().to_string().contains("none"));
+        assert!(TokenUsage::from_value(&json!({}))
+            .unwrap_err()
+            .to_string()
+            .contains("none"));
         assert!(TokenUsage::from_value(&json!(5)).is_err());
         let e = TokenUsage::from_value(&json!({"prompt_tokens": -1})).unwrap_err();
         assert!(e.to_string().contains("usage.prompt_tokens"), "{e}");
-        let e = TokenUsage::from_value(&json!({"prompt_tokens": 1, "prompt_tokens_details": {"cached_tokens": 5}}))
-            .unwrap_err();
+        let e = TokenUsage::from_value(
+            &json!({"prompt_tokens": 1, "prompt_tokens_details": {"cached_tokens": 5}}),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("exceed"), "{e}");
     }
 
@@ -676,6 +757,9 @@ mod tests {
         }
         let mut top = json!({"prompt_tokens": 1});
         top["deep"] = v;
-        assert!(TokenUsage::from_value(&top).unwrap_err().to_string().contains("nested"));
+        assert!(TokenUsage::from_value(&top)
+            .unwrap_err()
+            .to_string()
+            .contains("nested"));
     }
 }

@@ -233,7 +233,7 @@ fn g6_cliproxy_export_imports_deduplicated_on_its_key_and_round_trips() {
     assert_eq!(r.total.input_tokens, 2110);
     assert_eq!(r.total.output_tokens, 550);
     assert_eq!(r.total.reasoning_tokens, 250);
-    assert_eq!(r.total.cached_tokens, 1027);
+    assert_eq!(r.total.cache_read_tokens, 1027);
     // total_tokens of 0 normalized: 10 and 7 and 2750.
     assert_eq!(r.total.total_tokens, 150 + 10 + 7 + 2750);
     let days = |r: &grouped::GroupedReport| -> Vec<(String, u64)> {

@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::eventlog::{id, rfc3339};
+use crate::usage::TokenUsage;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -102,15 +103,58 @@ impl Status {
     }
 }
 
-/// Tokens of a request by kind. `total` is kept as given, never
-/// recomputed (T2).
+/// Tokens of a request by kind, in the one usage vocabulary (U1):
+/// `input` counts every input token (cache reads and writes included),
+/// `output` every output token (reasoning included); the others are parts
+/// of those. `total` is kept as given, never recomputed (T2).
+///
+/// In a line they are `input, output, reasoning, cache_read, cache_write,
+/// total`; lines written before cache writes were recorded have `cached`
+/// (cache reads) instead, which is read as `cache_read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Tokens {
     pub input: u64,
     pub output: u64,
     pub reasoning: u64,
-    pub cached: u64,
+    /// Part of `input`: read from the prompt cache.
+    pub cache_read: u64,
+    /// Part of `input`: written to the prompt cache.
+    pub cache_write: u64,
     pub total: u64,
+}
+
+impl Tokens {
+    /// The tokens of a call as the usage vocabulary reads them; `total`
+    /// is the provider's, else input + output.
+    pub fn from_usage(u: &TokenUsage) -> Tokens {
+        Tokens {
+            input: u.input,
+            output: u.output,
+            reasoning: u.reasoning,
+            cache_read: u.cache_read,
+            cache_write: u.cache_write,
+            total: u.total(),
+        }
+    }
+
+    /// The usage these tokens describe, for pricing; `None` when the parts
+    /// exceed their totals (tokens recorded under another convention,
+    /// which a price would misread).
+    pub fn to_usage(&self) -> Option<TokenUsage> {
+        let parts = self.cache_read.checked_add(self.cache_write)?;
+        if parts > self.input || self.reasoning > self.output {
+            return None;
+        }
+        Some(TokenUsage {
+            input: self.input,
+            output: self.output,
+            cache_read: self.cache_read,
+            cache_write: self.cache_write,
+            reasoning: self.reasoning,
+            total: Some(self.total),
+            ..TokenUsage::default()
+        })
+    }
 }
 
 /// A record a seed-004 event is about: `(kind, slug)` is the subject.
@@ -268,7 +312,8 @@ impl Event {
             o.insert("input".into(), Value::from(t.input));
             o.insert("output".into(), Value::from(t.output));
             o.insert("reasoning".into(), Value::from(t.reasoning));
-            o.insert("cached".into(), Value::from(t.cached));
+            o.insert("cache_read".into(), Value::from(t.cache_read));
+            o.insert("cache_write".into(), Value::from(t.cache_write));
             o.insert("total".into(), Value::from(t.total));
             m.insert("tokens".into(), Value::Object(o));
         }
@@ -324,13 +369,23 @@ impl Event {
         let model = opt_string(&mut o, "model")?;
         let tokens = match o.remove("tokens") {
             None | Some(Value::Null) => None,
-            Some(Value::Object(t)) => Some(Tokens {
-                input: uint(&t, "tokens.input")?,
-                output: uint(&t, "tokens.output")?,
-                reasoning: uint(&t, "tokens.reasoning")?,
-                cached: uint(&t, "tokens.cached")?,
-                total: uint(&t, "tokens.total")?,
-            }),
+            Some(Value::Object(t)) => {
+                // `cached` is the name cache reads had before cache writes
+                // were recorded; both are checked, `cache_read` wins.
+                let cached = uint(&t, "tokens.cached")?;
+                let cache_read = match t.get("cache_read") {
+                    None | Some(Value::Null) => cached,
+                    Some(_) => uint(&t, "tokens.cache_read")?,
+                };
+                Some(Tokens {
+                    input: uint(&t, "tokens.input")?,
+                    output: uint(&t, "tokens.output")?,
+                    reasoning: uint(&t, "tokens.reasoning")?,
+                    cache_read,
+                    cache_write: uint(&t, "tokens.cache_write")?,
+                    total: uint(&t, "tokens.total")?,
+                })
+            }
             Some(_) => return Err(Error::invalid("tokens must be an object")),
         };
         let status = opt_string(&mut o, "status")?.map(|s| Status::parse(&s));
@@ -466,10 +521,45 @@ mod tests {
         assert_eq!(e.source, Some(Source::Other("VectorSearch".into())));
         assert_eq!(e.extra["future"]["x"][1], 2);
         assert_eq!(e.to_line(), line);
-        let line = r#"{"id":"01a21073-32ea-7686-99db-a76c4f4df3a9","occurred_at":"2026-05-11T03:04:05Z","event":"request","bridge":"b","tokens":{"input":1,"output":2,"reasoning":0,"cached":0,"total":3},"status":"cancelled"}"#;
+        let line = r#"{"id":"01a21073-32ea-7686-99db-a76c4f4df3a9","occurred_at":"2026-05-11T03:04:05Z","event":"request","bridge":"b","tokens":{"input":1,"output":2,"reasoning":0,"cache_read":0,"cache_write":0,"total":3},"status":"cancelled"}"#;
         let e = Event::from_line(line.as_bytes()).unwrap();
         assert_eq!(e.status, Some(Status::Other("cancelled".into())));
         assert_eq!(e.to_line(), line);
+    }
+
+    #[test]
+    fn u1_old_cached_is_read_as_cache_reads_and_written_under_the_new_names() {
+        let old = r#"{"id":"01a21073-32ea-7686-99db-a76c4f4df3a9","occurred_at":"2025-01-04T09:15:00Z","event":"request","bridge":"b","tokens":{"input":1200,"output":300,"reasoning":0,"cached":200,"total":1500}}"#;
+        let e = Event::from_line(old.as_bytes()).unwrap();
+        let t = e.tokens.unwrap();
+        assert_eq!((t.cache_read, t.cache_write), (200, 0));
+        assert_eq!(
+            e.to_line(),
+            old.replace(r#""cached":200"#, r#""cache_read":200,"cache_write":0"#)
+        );
+        // The new names win over the old one; both are checked.
+        let both = old.replace(
+            r#""cached":200"#,
+            r#""cached":200,"cache_read":150,"cache_write":50"#,
+        );
+        let t = Event::from_line(both.as_bytes()).unwrap().tokens.unwrap();
+        assert_eq!((t.cache_read, t.cache_write), (150, 50));
+        let bad = old.replace(r#""cached":200"#, r#""cached":-1,"cache_read":150"#);
+        let err = Event::from_line(bad.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("tokens.cached"), "{err}");
+        // Tokens and the usage vocabulary map both ways.
+        let u = t.to_usage().unwrap();
+        assert_eq!(
+            (u.input, u.cache_read, u.cache_write, u.total()),
+            (1200, 150, 50, 1500)
+        );
+        assert_eq!(Tokens::from_usage(&u), t);
+        let over = Tokens {
+            input: 10,
+            cache_read: 11,
+            ..Tokens::default()
+        };
+        assert!(over.to_usage().is_none());
     }
 
     #[test]

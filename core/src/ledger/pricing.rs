@@ -2,8 +2,8 @@
 //! one usage vocabulary, at the model's price in the registry (the bundled
 //! LiteLLM snapshot unless the ledger was given its own prices).
 
-pub use crate::pricing::{Cost, PriceRegistry};
 use crate::ledger::event::LedgerEvent;
+pub use crate::pricing::{Cost, PriceRegistry};
 use crate::usage::TokenUsage;
 use serde_json::Value;
 

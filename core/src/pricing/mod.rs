@@ -75,10 +75,168 @@ fn rate_of(v: &Value, key: &str, field: &str) -> Result<Option<f64>> {
     }
 }
 
+/// The price fields LiteLLM's `get_model_info` keeps (its `ModelInfo`
+/// type); every other field of an entry never affects its cost, so we do
+/// not read it either. Keys ending `_above_<N>[k]_tokens[_batches]` are kept
+/// too (see [`is_threshold_field`]).
+const KEPT: &[&str] = &[
+    "annotation_cost_per_page",
+    "annotation_cost_per_page_batches",
+    "cache_creation_input_token_cost",
+    "cache_creation_input_token_cost_above_12hr",
+    "cache_creation_input_token_cost_above_12hr_above_272k_tokens",
+    "cache_creation_input_token_cost_above_12hr_above_272k_tokens_batches",
+    "cache_creation_input_token_cost_above_12hr_above_272k_tokens_flex",
+    "cache_creation_input_token_cost_above_12hr_above_272k_tokens_priority",
+    "cache_creation_input_token_cost_above_12hr_above_272k_tokens_ultrafast",
+    "cache_creation_input_token_cost_above_12hr_batches",
+    "cache_creation_input_token_cost_above_12hr_flex",
+    "cache_creation_input_token_cost_above_12hr_priority",
+    "cache_creation_input_token_cost_above_12hr_ultrafast",
+    "cache_creation_input_token_cost_above_1hr",
+    "cache_creation_input_token_cost_above_200k_tokens",
+    "cache_creation_input_token_cost_above_200k_tokens_batches",
+    "cache_creation_input_token_cost_above_272k_tokens",
+    "cache_creation_input_token_cost_above_272k_tokens_batches",
+    "cache_creation_input_token_cost_above_272k_tokens_flex",
+    "cache_creation_input_token_cost_above_272k_tokens_priority",
+    "cache_creation_input_token_cost_above_272k_tokens_ultrafast",
+    "cache_creation_input_token_cost_batches",
+    "cache_creation_input_token_cost_flex",
+    "cache_creation_input_token_cost_priority",
+    "cache_creation_input_token_cost_ultrafast",
+    "cache_read_input_audio_token_cost",
+    "cache_read_input_audio_token_cost_batches",
+    "cache_read_input_audio_token_cost_flex",
+    "cache_read_input_audio_token_cost_priority",
+    "cache_read_input_image_token_cost",
+    "cache_read_input_token_cost",
+    "cache_read_input_token_cost_above_200k_tokens",
+    "cache_read_input_token_cost_above_200k_tokens_batches",
+    "cache_read_input_token_cost_above_200k_tokens_priority",
+    "cache_read_input_token_cost_above_272k_tokens",
+    "cache_read_input_token_cost_above_272k_tokens_batches",
+    "cache_read_input_token_cost_above_272k_tokens_flex",
+    "cache_read_input_token_cost_above_272k_tokens_priority",
+    "cache_read_input_token_cost_above_272k_tokens_ultrafast",
+    "cache_read_input_token_cost_above_512k_tokens",
+    "cache_read_input_token_cost_balanced",
+    "cache_read_input_token_cost_batches",
+    "cache_read_input_token_cost_flex",
+    "cache_read_input_token_cost_priority",
+    "cache_read_input_token_cost_ultrafast",
+    "citation_cost_per_token",
+    "cost_per_second",
+    "explicit_cache_read_input_token_cost",
+    "fedramp_uplift_multiplier",
+    "google_maps_grounding_cost_per_query",
+    "input_cost_per_audio_per_second",
+    "input_cost_per_audio_token",
+    "input_cost_per_audio_token_above_200k_tokens",
+    "input_cost_per_audio_token_above_200k_tokens_batches",
+    "input_cost_per_audio_token_above_200k_tokens_flex",
+    "input_cost_per_audio_token_above_200k_tokens_priority",
+    "input_cost_per_audio_token_batches",
+    "input_cost_per_audio_token_flex",
+    "input_cost_per_audio_token_priority",
+    "input_cost_per_character",
+    "input_cost_per_image",
+    "input_cost_per_image_token",
+    "input_cost_per_image_token_batches",
+    "input_cost_per_query",
+    "input_cost_per_second",
+    "input_cost_per_text_message",
+    "input_cost_per_token",
+    "input_cost_per_token_above_128k_tokens",
+    "input_cost_per_token_above_200k_tokens",
+    "input_cost_per_token_above_200k_tokens_batches",
+    "input_cost_per_token_above_200k_tokens_flex",
+    "input_cost_per_token_above_200k_tokens_priority",
+    "input_cost_per_token_above_272k_tokens",
+    "input_cost_per_token_above_272k_tokens_batches",
+    "input_cost_per_token_above_272k_tokens_flex",
+    "input_cost_per_token_above_272k_tokens_priority",
+    "input_cost_per_token_above_272k_tokens_ultrafast",
+    "input_cost_per_token_above_512k_tokens",
+    "input_cost_per_token_balanced",
+    "input_cost_per_token_batches",
+    "input_cost_per_token_flex",
+    "input_cost_per_token_priority",
+    "input_cost_per_token_ultrafast",
+    "input_cost_per_video_per_second",
+    "input_cost_per_video_token",
+    "input_cost_per_video_token_batches",
+    "ocr_cost_per_credit",
+    "ocr_cost_per_page",
+    "ocr_cost_per_page_batches",
+    "output_cost_per_audio_token",
+    "output_cost_per_character",
+    "output_cost_per_character_above_128k_tokens",
+    "output_cost_per_image",
+    "output_cost_per_image_1K",
+    "output_cost_per_image_2K",
+    "output_cost_per_image_token",
+    "output_cost_per_image_token_batches",
+    "output_cost_per_image_token_priority",
+    "output_cost_per_pixel",
+    "output_cost_per_reasoning_token",
+    "output_cost_per_reasoning_token_flex",
+    "output_cost_per_reasoning_token_priority",
+    "output_cost_per_second",
+    "output_cost_per_second_1080p",
+    "output_cost_per_second_2k",
+    "output_cost_per_second_480p",
+    "output_cost_per_second_4k",
+    "output_cost_per_second_720p",
+    "output_cost_per_second_768p",
+    "output_cost_per_token",
+    "output_cost_per_token_above_128k_tokens",
+    "output_cost_per_token_above_200k_tokens",
+    "output_cost_per_token_above_200k_tokens_batches",
+    "output_cost_per_token_above_200k_tokens_flex",
+    "output_cost_per_token_above_200k_tokens_priority",
+    "output_cost_per_token_above_272k_tokens",
+    "output_cost_per_token_above_272k_tokens_batches",
+    "output_cost_per_token_above_272k_tokens_flex",
+    "output_cost_per_token_above_272k_tokens_priority",
+    "output_cost_per_token_above_272k_tokens_ultrafast",
+    "output_cost_per_token_above_512k_tokens",
+    "output_cost_per_token_balanced",
+    "output_cost_per_token_batches",
+    "output_cost_per_token_flex",
+    "output_cost_per_token_priority",
+    "output_cost_per_token_ultrafast",
+    "output_cost_per_video_per_second",
+    "output_cost_per_video_token",
+    "regional_endpoint_uplift_multiplier",
+    "regional_processing_uplift_multiplier_eu",
+    "regional_processing_uplift_multiplier_us",
+    "search_context_cost_per_query",
+    "search_queries_cost_per_query",
+];
+
+/// `..._above_<digits>[k]_tokens` or `..._above_<digits>[k]_tokens_batches`.
+fn is_threshold_field(field: &str) -> bool {
+    let f = field.strip_suffix("_batches").unwrap_or(field);
+    let Some(f) = f.strip_suffix("_tokens") else {
+        return false;
+    };
+    let Some(pos) = f.rfind("_above_") else {
+        return false;
+    };
+    let n = &f[pos + 7..];
+    let n = n.strip_suffix('k').unwrap_or(n);
+    !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_rate_field(field: &str) -> bool {
+    KEPT.contains(&field) || is_threshold_field(field)
+}
+
 fn rates_of(o: &Map<String, Value>, key: &str) -> Result<HashMap<String, f64>> {
     let mut rates = HashMap::new();
     for (field, v) in o {
-        if field.contains("cost") || field.ends_with("_per_token") {
+        if is_rate_field(field) || field.starts_with("usagebook_") && field.contains("cost") {
             if let Some(r) = rate_of(v, key, field)? {
                 rates.insert(field.clone(), r);
             }
@@ -89,29 +247,26 @@ fn rates_of(o: &Map<String, Value>, key: &str) -> Result<HashMap<String, f64>> {
 
 fn parse_entry(key: &str, spec: &Map<String, Value>) -> Result<(String, ModelPrice)> {
     let str_field = |f: &str| spec.get(f).and_then(Value::as_str).map(str::to_string);
+    // `tiered_pricing` by prompt size; LiteLLM reads only entries with a
+    // `[lo, hi]` token range (other lists, e.g. per-query search tiers, are
+    // not token tiers and are skipped as LiteLLM skips them).
     let mut tiers = Vec::new();
-    if let Some(t) = spec.get("tiered_pricing") {
-        let list = t.as_array().ok_or_else(|| {
-            Error::invalid(format!("price file: {key}.tiered_pricing must be a list"))
-        })?;
-        for (i, item) in list.iter().enumerate() {
-            let o = item.as_object().ok_or_else(|| {
-                Error::invalid(format!(
-                    "price file: {key}.tiered_pricing[{i}] must be an object"
-                ))
-            })?;
+    if let Some(list) = spec.get("tiered_pricing").and_then(Value::as_array) {
+        for item in list {
+            let Some(o) = item.as_object() else { continue };
             let range = o.get("range").and_then(Value::as_array);
             let bound = |j: usize| range.and_then(|r| r.get(j)).and_then(Value::as_f64);
-            let (Some(lo), Some(hi)) = (bound(0), bound(1)) else {
-                return Err(Error::invalid(format!(
-                    "price file: {key}.tiered_pricing[{i}].range must be [lo, hi]"
-                )));
-            };
-            tiers.push(Tier {
-                lo,
-                hi,
-                rates: rates_of(o, key)?,
-            });
+            if let (Some(lo), Some(hi)) = (bound(0), bound(1)) {
+                let mut rates = HashMap::new();
+                for (field, v) in o {
+                    if field != "range" {
+                        if let Some(r) = rate_of(v, key, field)? {
+                            rates.insert(field.clone(), r);
+                        }
+                    }
+                }
+                tiers.push(Tier { lo, hi, rates });
+            }
         }
     }
     let model = str_field("usagebook_model").unwrap_or_else(|| key.to_string());
@@ -129,11 +284,9 @@ fn parse_entry(key: &str, spec: &Map<String, Value>) -> Result<(String, ModelPri
                 ))
             })?
         }
-        Some(v) => {
-            return Err(Error::invalid(format!(
-                "price file: {key}.usagebook_effective_from must be an RFC 3339 date string, got {v}"
-            )))
-        }
+        Some(v) => return Err(Error::invalid(format!(
+            "price file: {key}.usagebook_effective_from must be an RFC 3339 date string, got {v}"
+        ))),
     };
     Ok((
         model,
@@ -143,7 +296,10 @@ fn parse_entry(key: &str, spec: &Map<String, Value>) -> Result<(String, ModelPri
             mode: str_field("mode"),
             rates: rates_of(spec, key)?,
             tiers,
-            off_peak: spec.get("off_peak_pricing").filter(|v| v.is_object()).cloned(),
+            off_peak: spec
+                .get("off_peak_pricing")
+                .filter(|v| v.is_object())
+                .cloned(),
             from_ms,
         },
     ))
@@ -166,9 +322,9 @@ impl PriceRegistry {
         v.retain(|p| p.from_ms != price.from_ms);
         v.push(price);
         v.sort_by_key(|p| p.from_ms);
-        self.folded
-            .entry(model.to_lowercase())
-            .or_insert_with(|| model.to_string());
+        // As LiteLLM's lower-cased map: on equal lower-cased keys the later
+        // key of the file wins.
+        self.folded.insert(model.to_lowercase(), model.to_string());
     }
 
     pub fn from_litellm_json(text: &str) -> Result<Self> {
@@ -207,9 +363,7 @@ impl PriceRegistry {
         let mut out = self.clone();
         for (model, entries) in &over.models {
             out.models.insert(model.clone(), entries.clone());
-            out.folded
-                .entry(model.to_lowercase())
-                .or_insert_with(|| model.clone());
+            out.folded.insert(model.to_lowercase(), model.clone());
         }
         out
     }
@@ -227,37 +381,85 @@ impl PriceRegistry {
         v.iter().rev().find(|p| p.from_ms <= ts_ms)
     }
 
-    /// The entry in force at `ts_ms`, tried in LiteLLM's order: the
-    /// `provider/model` key first, then the bare name when its
-    /// `litellm_provider` is the caller's provider, then the bare name, each
-    /// exactly and then case-insensitively.
+    /// The exact key, else the key equal ignoring case.
+    fn key_of(&self, name: &str) -> Option<&str> {
+        if self.models.contains_key(name) {
+            return self.models.get_key_value(name).map(|(k, _)| k.as_str());
+        }
+        self.folded.get(&name.to_lowercase()).map(String::as_str)
+    }
+
+    /// The entry in force at `ts_ms` for a call to `model` through
+    /// `provider`, found the way `litellm.cost_per_token` finds it
+    /// (docs/pricing.md): `provider/model` before the bare name, the bare
+    /// name only when its `litellm_provider` matches, then the name without
+    /// a dated suffix; each exactly and then ignoring case. Without a
+    /// provider, the first path segment of `model` is taken as one.
     pub fn lookup(&self, provider: Option<&str>, model: &str, ts_ms: i64) -> Option<&ModelPrice> {
-        let provider = provider.map(str::to_lowercase).filter(|p| !p.is_empty());
-        let mut candidates: Vec<String> = Vec::new();
-        if let Some(p) = &provider {
-            if !model.to_lowercase().starts_with(&format!("{p}/")) {
-                candidates.push(format!("{p}/{model}"));
+        let provider = provider.filter(|p| !p.is_empty());
+        let Some(p) = provider else {
+            // No provider: the name as given, then without a provider prefix.
+            for name in [Some(model), model.split_once('/').map(|(_, m)| m)]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(k) = self.key_of(name) {
+                    return self.at(k, ts_ms);
+                }
             }
+            return None;
+        };
+        let mut model = model;
+        let dup = format!("{p}/");
+        while model.starts_with(&dup) && model[dup.len()..].starts_with(&dup) {
+            model = &model[dup.len()..];
         }
-        candidates.push(model.to_string());
-        if let Some((prefix, rest)) = model.split_once('/') {
-            // `azure/gpt-4o` without an azure entry: the bare name, but only
-            // if the prefix really is a provider of some entry.
-            if provider.is_none() || provider.as_deref() == Some(prefix) {
-                candidates.push(rest.to_string());
+        // cost_per_token's own pick of the name among exact keys.
+        let with_provider = if model.starts_with(&dup) {
+            model.to_string()
+        } else {
+            format!("{p}/{model}")
+        };
+        let picked: String = if self.models.contains_key(&with_provider) {
+            with_provider
+        } else if self.models.contains_key(model) {
+            model.to_string()
+        } else if let Some((_, rest)) = model
+            .split_once('/')
+            .filter(|(_, r)| self.models.contains_key(*r))
+        {
+            rest.to_string()
+        } else {
+            model.to_string()
+        };
+        // get_model_info's candidates, each checked against the provider.
+        let candidates: Vec<String> = match picked.strip_prefix(&dup) {
+            Some(split) => {
+                let stripped = strip_version(split, p);
+                vec![
+                    picked.clone(),
+                    split.to_string(),
+                    format!("{p}/{stripped}"),
+                    stripped,
+                    format!("{p}/{picked}"),
+                ]
             }
-        }
-        for exact in [true, false] {
-            for name in &candidates {
-                let found = if exact {
-                    self.at(name, ts_ms)
-                } else {
-                    self.folded
-                        .get(&name.to_lowercase())
-                        .and_then(|k| self.at(k, ts_ms))
-                };
-                if found.is_some() {
-                    return found;
+            None => {
+                let stripped = strip_version(&picked, p);
+                vec![
+                    format!("{p}/{picked}"),
+                    picked.clone(),
+                    format!("{p}/{stripped}"),
+                    stripped,
+                ]
+            }
+        };
+        for c in &candidates {
+            if let Some(k) = self.key_of(c) {
+                if let Some(e) = self.at(k, ts_ms) {
+                    if provider_matches(e.provider.as_deref(), p) {
+                        return Some(e);
+                    }
                 }
             }
         }
@@ -266,12 +468,75 @@ impl PriceRegistry {
 
     /// Prices one call's usage (U4). `priced` is false when no entry was
     /// found: the cost is then unknown, never $0.
-    pub fn cost(&self, provider: Option<&str>, model: &str, usage: &TokenUsage, ts_ms: i64) -> Cost {
-        match self.lookup(provider, model, ts_ms) {
-            Some(p) => cost::price(p, provider, usage, ts_ms),
+    pub fn cost(
+        &self,
+        provider: Option<&str>,
+        model: &str,
+        usage: &TokenUsage,
+        ts_ms: i64,
+    ) -> Cost {
+        let provider = provider.filter(|p| !p.is_empty()).map(str::to_lowercase);
+        match self.lookup(provider.as_deref(), model, ts_ms) {
+            Some(p) => {
+                // The provider decides the formula (LiteLLM dispatches on it);
+                // without one, the entry's own.
+                let via = provider.as_deref().or(p.provider.as_deref());
+                cost::price(p, via, usage, ts_ms)
+            }
             None => Cost::unpriced(),
         }
     }
+}
+
+/// LiteLLM's name stripping: a dated `-YYYY-MM-DD` suffix, or `-N` for
+/// Vertex, Gemini and Databricks, or the fine-tune suffix of `ft:` names.
+fn strip_version(name: &str, provider: &str) -> String {
+    let b = name.as_bytes();
+    if matches!(provider, "vertex_ai" | "gemini" | "databricks") {
+        let digits = b.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+        if digits > 0 && b.len() > digits && b[b.len() - digits - 1] == b'-' {
+            return name[..b.len() - digits - 1].to_string();
+        }
+        return name.to_string();
+    }
+    if matches!(provider, "bedrock" | "bedrock_converse") {
+        return name.to_string();
+    }
+    if name.contains("ft:") {
+        // Drop the last three `:segment`s.
+        let mut end = name.len();
+        for _ in 0..3 {
+            match name[..end].rfind(':') {
+                Some(i) => end = i,
+                None => return name.to_string(),
+            }
+        }
+        return name[..end].to_string();
+    }
+    let n = b.len();
+    let dated = n > 11
+        && b[n - 11] == b'-'
+        && b[n - 8] == b'-'
+        && b[n - 5] == b'-'
+        && [1, 2, 3, 4, 6, 7, 9, 10]
+            .iter()
+            .all(|&i| b[n - 11 + i].is_ascii_digit());
+    if dated {
+        name[..n - 11].to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+/// LiteLLM's check that an entry belongs to the caller's provider.
+fn provider_matches(entry: Option<&str>, p: &str) -> bool {
+    let Some(e) = entry else { return true };
+    e == p
+        || (p == "vertex_ai" && e.starts_with("vertex_ai"))
+        || (p == "fireworks_ai" && e.starts_with("fireworks_ai"))
+        || (p.starts_with("bedrock") && e.starts_with("bedrock"))
+        || matches!(p, "litellm_proxy" | "github" | "nadir")
+        || (p == "azure_ai" && matches!(e, "azure" | "openai"))
 }
 
 /// The price function on its own, as every binding exposes it (U4):
@@ -288,7 +553,9 @@ pub fn cost_of_value(
     let read = TokenUsage::read(usage)?;
     let model = if model.is_empty() {
         read.model.clone().ok_or_else(|| {
-            Error::invalid("model must be a non-empty string (or pass a whole response with its model)")
+            Error::invalid(
+                "model must be a non-empty string (or pass a whole response with its model)",
+            )
         })?
     } else {
         model.to_string()

@@ -1,10 +1,13 @@
 //! A request line read byte by byte, in exactly the shape
 //! `Event::to_line` writes it (`id, occurred_at, event, bridge?, provider?,
 //! model?, tokens?, status?, duration_ms?, cost_usd?`, no escapes, nothing
-//! else): several times faster than serde, which keeps a report over a
-//! million events well above half the rate of merely parsing them. Any
-//! other shape returns `None` and the caller reads the line with serde;
-//! whatever this accepts, serde reads the same way (a test checks).
+//! else; tokens as written now, `input, output, reasoning, cache_read,
+//! cache_write, total`, or as written before cache writes were recorded,
+//! with `cached` in their place): several times faster than serde, which
+//! keeps a report over a million events well above half the rate of
+//! merely parsing them. Any other shape returns `None` and the caller
+//! reads the line with serde; whatever this accepts, serde reads the same
+//! way (a test checks).
 
 /// What a report needs of a request line.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,8 +17,9 @@ pub(crate) struct FastRequest<'a> {
     pub bridge: Option<&'a str>,
     pub provider: Option<&'a str>,
     pub model: Option<&'a str>,
-    /// input, output, reasoning, cached, total.
-    pub tokens: [u64; 5],
+    /// input, output, reasoning, cache_read, cache_write, total; `None`
+    /// when the line has no `tokens`.
+    pub tokens: Option<[u64; 6]>,
     pub error: bool,
     pub cost_usd: Option<f64>,
 }
@@ -107,7 +111,7 @@ pub(crate) fn parse(line: &[u8]) -> Option<FastRequest<'_>> {
         bridge: None,
         provider: None,
         model: None,
-        tokens: [0; 5],
+        tokens: None,
         error: false,
         cost_usd: None,
     };
@@ -121,20 +125,25 @@ pub(crate) fn parse(line: &[u8]) -> Option<FastRequest<'_>> {
         r.model = Some(c.string()?);
     }
     if c.try_lit(b",\"tokens\":{\"input\":") {
-        r.tokens[0] = c.uint()?;
-        for (i, key) in [
-            &b",\"output\":"[..],
-            b",\"reasoning\":",
-            b",\"cached\":",
-            b",\"total\":",
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            c.lit(key)?;
-            r.tokens[i + 1] = c.uint()?;
+        let mut t = [0u64; 6];
+        t[0] = c.uint()?;
+        c.lit(b",\"output\":")?;
+        t[1] = c.uint()?;
+        c.lit(b",\"reasoning\":")?;
+        t[2] = c.uint()?;
+        if c.try_lit(b",\"cache_read\":") {
+            t[3] = c.uint()?;
+            c.lit(b",\"cache_write\":")?;
+            t[4] = c.uint()?;
+        } else {
+            // Written before cache writes were recorded.
+            c.lit(b",\"cached\":")?;
+            t[3] = c.uint()?;
         }
+        c.lit(b",\"total\":")?;
+        t[5] = c.uint()?;
         c.lit(b"}")?;
+        r.tokens = Some(t);
     }
     if c.try_lit(b",\"status\":\"") {
         r.error = c.string()? == "error";
@@ -164,7 +173,8 @@ mod tests {
                     input: i * 1000,
                     output: i,
                     reasoning: i % 3,
-                    cached: u64::MAX - i,
+                    cache_read: u64::MAX - i,
+                    cache_write: i * 7,
                     total: 7,
                 },
                 [Status::Success, Status::Error, Status::Other("x".into())][i as usize % 3].clone(),
@@ -187,12 +197,22 @@ mod tests {
             if i % 7 != 0 {
                 e.cost_nano_usd = Some((i * 1_234_567) as i64);
             }
+            if let Some(t) = e.tokens.filter(|_| i % 6 == 1) {
+                // As written before cache writes were recorded.
+                lines.push(e.to_line().replace(
+                    &format!(
+                        ",\"cache_read\":{},\"cache_write\":{},",
+                        t.cache_read, t.cache_write
+                    ),
+                    &format!(",\"cached\":{},", t.cache_read),
+                ));
+            }
             lines.push(e.to_line());
         }
+        assert!(lines.iter().any(|l| l.contains("\"cached\":")));
         for line in &lines {
             let fast = parse(line.as_bytes()).expect(line);
             let slow = Event::from_line(line.as_bytes()).unwrap();
-            let t = slow.tokens.unwrap_or_default();
             assert_eq!(fast.id, slow.id.as_u128());
             assert_eq!(fast.ts_ns, slow.occurred_at_ns);
             assert_eq!(fast.bridge, slow.bridge.as_deref());
@@ -200,7 +220,14 @@ mod tests {
             assert_eq!(fast.model, slow.model.as_deref());
             assert_eq!(
                 fast.tokens,
-                [t.input, t.output, t.reasoning, t.cached, t.total]
+                slow.tokens.map(|t| [
+                    t.input,
+                    t.output,
+                    t.reasoning,
+                    t.cache_read,
+                    t.cache_write,
+                    t.total
+                ])
             );
             assert_eq!(fast.error, slow.status == Some(Status::Error));
             assert_eq!(
@@ -218,6 +245,8 @@ mod tests {
             r#"{"id":"0194362a-8a00-7000-8000-000000000001","occurred_at":"2025-01-04T09:15:00Z","event":"request","cost_usd":1.}"#,
             r#"{"id":"0194362a-8a00-7000-8000-000000000001","occurred_at":"2025-01-04T09:15:00Z","event":"request","tokens":{"input":01,"output":0,"reasoning":0,"cached":0,"total":0}}"#,
             r#"{"id":"0194362a-8a00-7000-8000-000000000001","occurred_at":"2025-01-04T09:15:00Z","event":"request","tokens":{"input":18446744073709551616,"output":0,"reasoning":0,"cached":0,"total":0}}"#,
+            r#"{"id":"0194362a-8a00-7000-8000-000000000001","occurred_at":"2025-01-04T09:15:00Z","event":"request","tokens":{"input":1,"output":0,"reasoning":0,"cache_read":0,"total":1}}"#,
+            r#"{"id":"0194362a-8a00-7000-8000-000000000001","occurred_at":"2025-01-04T09:15:00Z","event":"request","tokens":{"input":1,"output":0,"reasoning":0,"cached":0,"cache_write":0,"total":1}}"#,
         ] {
             assert!(parse(other.as_bytes()).is_none(), "{other}");
         }

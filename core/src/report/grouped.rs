@@ -14,13 +14,21 @@
 //! taken from a bridge id of the form `provider/model`; else `unknown`.
 //! Rows are sorted by key. Reading a log never fails on a bad line: blank,
 //! malformed and duplicate lines are skipped and counted (E3, E5).
+//!
+//! Cost (U6): a request of an event log that carries its own `cost_usd`
+//! costs that; one that does not is priced from its tokens and model with
+//! a price registry (the bundled LiteLLM snapshot unless told otherwise).
+//! A request neither recorded nor priced is *unpriced*: counted per row,
+//! left out of the sums and named in a note, never $0 (U3).
 
 use crate::error::{Error, Result};
-use crate::eventlog::{rfc3339, LineCounts, LineOutcome};
+use crate::eventlog::{rfc3339, LineCounts, LineOutcome, Tokens};
+use crate::pricing::PriceRegistry;
 use crate::report::zone::{self, DayCache, Zone};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What rows a report has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +104,10 @@ pub struct Sums {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub reasoning_tokens: u64,
-    pub cached_tokens: u64,
+    /// Part of `input_tokens`: read from the prompt cache.
+    pub cache_read_tokens: u64,
+    /// Part of `input_tokens`: written to the prompt cache.
+    pub cache_write_tokens: u64,
     pub total_tokens: u64,
     /// Sum of the known costs, nano-USD.
     pub cost_nano_usd: i128,
@@ -113,7 +124,8 @@ impl Sums {
         self.input_tokens = self.input_tokens.saturating_add(o.input_tokens);
         self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(o.reasoning_tokens);
-        self.cached_tokens = self.cached_tokens.saturating_add(o.cached_tokens);
+        self.cache_read_tokens = self.cache_read_tokens.saturating_add(o.cache_read_tokens);
+        self.cache_write_tokens = self.cache_write_tokens.saturating_add(o.cache_write_tokens);
         self.total_tokens = self.total_tokens.saturating_add(o.total_tokens);
         self.cost_nano_usd = self.cost_nano_usd.saturating_add(o.cost_nano_usd);
         self.priced_requests = self.priced_requests.saturating_add(o.priced_requests);
@@ -357,6 +369,153 @@ pub fn model_of<'a>(bridge: Option<&'a str>, model: Option<&'a str>) -> &'a str 
     })
 }
 
+// ------------------------------------------------------------------ prices
+
+/// The prices a report computes the cost of a request with when the
+/// request carries none, and how its notes name them.
+#[derive(Debug, Clone)]
+pub struct Prices {
+    pub registry: Arc<PriceRegistry>,
+    /// e.g. `the bundled LiteLLM prices (litellm 1.110.2)`.
+    pub source: String,
+}
+
+impl Prices {
+    /// The snapshot of LiteLLM's map bundled with this build (U5).
+    pub fn bundled() -> Prices {
+        let version: Vec<&str> = crate::pricing::BUNDLED_SOURCE
+            .split_whitespace()
+            .take(2)
+            .collect();
+        Prices {
+            registry: PriceRegistry::bundled(),
+            source: format!("the bundled LiteLLM prices ({})", version.join(" ")),
+        }
+    }
+
+    /// A user's price file (LiteLLM's format) over the bundled prices: a
+    /// model in both takes the file's entries.
+    pub fn bundled_with_file(path: &Path) -> Result<Prices> {
+        let file = PriceRegistry::load_file(path)?;
+        Ok(Prices {
+            registry: Arc::new(PriceRegistry::bundled().overlaid(&file)),
+            source: format!("{} over the bundled LiteLLM prices", path.display()),
+        })
+    }
+}
+
+/// The provider a request's price is looked up under: as recorded, else
+/// the `provider/` of a `provider/model` bridge id, else none.
+fn pricing_provider<'a>(bridge: Option<&'a str>, provider: Option<&'a str>) -> Option<&'a str> {
+    provider
+        .filter(|p| !p.is_empty())
+        .or_else(|| bridge.and_then(split_bridge).map(|(p, _)| p))
+}
+
+/// Prices the requests that carry no cost, remembering the models it
+/// could not price (a miss is looked up once per model, not per request).
+struct Pricer<'a> {
+    registry: &'a PriceRegistry,
+    /// provider ("" for none) -> models with no entry at any time.
+    never: HashMap<Box<str>, HashSet<Box<str>>>,
+    /// Requests priced here.
+    computed: u64,
+    /// `(model, provider)` -> requests of it left unpriced.
+    unpriced: BTreeMap<(String, String), u64>,
+}
+
+impl<'a> Pricer<'a> {
+    fn new(registry: &'a PriceRegistry) -> Self {
+        Pricer {
+            registry,
+            never: HashMap::new(),
+            computed: 0,
+            unpriced: BTreeMap::new(),
+        }
+    }
+
+    /// The cost of one request in nano-USD, `None` when unpriced.
+    fn price(
+        &mut self,
+        bridge: Option<&str>,
+        provider: Option<&str>,
+        model: Option<&str>,
+        tokens: Option<&Tokens>,
+        ts_ns: i64,
+    ) -> Option<i64> {
+        let model = model_of(bridge, model);
+        let provider = pricing_provider(bridge, provider);
+        let usage = tokens.and_then(Tokens::to_usage);
+        let known = model != "unknown"
+            && !self
+                .never
+                .get(provider.unwrap_or(""))
+                .is_some_and(|m| m.contains(model));
+        if let (true, Some(usage)) = (known, &usage) {
+            let cost = self
+                .registry
+                .cost(provider, model, usage, ts_ns.div_euclid(1_000_000));
+            if cost.priced {
+                self.computed += 1;
+                return Some(cost.nusd);
+            }
+            if self.registry.lookup(provider, model, i64::MAX).is_none() {
+                self.never
+                    .entry(provider.unwrap_or("").into())
+                    .or_default()
+                    .insert(model.into());
+            }
+        }
+        let why = if usage.is_none() && model != "unknown" {
+            if tokens.is_none() {
+                format!("{model}, no tokens")
+            } else {
+                format!("{model}, cache tokens above input")
+            }
+        } else {
+            model.to_string()
+        };
+        *self
+            .unpriced
+            .entry((why, provider.unwrap_or("").to_string()))
+            .or_default() += 1;
+        None
+    }
+
+    /// The note on where computed costs came from.
+    fn source_note(&self, prices: &Prices, notes: &mut Vec<String>) {
+        if self.computed > 0 {
+            notes.push(format!(
+                "cost of {} request(s) without a recorded cost computed from {}",
+                self.computed, prices.source
+            ));
+        }
+    }
+
+    /// The note on what had no price.
+    fn unpriced_note(&self, notes: &mut Vec<String>) {
+        if !self.unpriced.is_empty() {
+            const SHOWN: usize = 6;
+            let mut list: Vec<String> = self
+                .unpriced
+                .iter()
+                .take(SHOWN)
+                .map(|((model, provider), n)| {
+                    if provider.is_empty() {
+                        format!("{model}: {n}")
+                    } else {
+                        format!("{model} ({provider}): {n}")
+                    }
+                })
+                .collect();
+            if self.unpriced.len() > SHOWN {
+                list.push(format!("and {} more models", self.unpriced.len() - SHOWN));
+            }
+            notes.push(format!("no price for: {}", list.join(", ")));
+        }
+    }
+}
+
 // ---------------------------------------------------------------- event log
 
 /// A line of the event log as a report reads it: borrowed from the read
@@ -417,10 +576,44 @@ struct ViewTokens {
     output: u64,
     #[serde(default)]
     reasoning: u64,
+    /// The old name of `cache_read` (see [`Tokens`]).
     #[serde(default)]
     cached: u64,
     #[serde(default)]
+    cache_read: Option<u64>,
+    #[serde(default)]
+    cache_write: u64,
+    #[serde(default)]
     total: u64,
+}
+
+impl ViewTokens {
+    fn tokens(&self) -> Tokens {
+        Tokens {
+            input: self.input,
+            output: self.output,
+            reasoning: self.reasoning,
+            cache_read: self.cache_read.unwrap_or(self.cached),
+            cache_write: self.cache_write,
+            total: self.total,
+        }
+    }
+}
+
+fn request_sums(t: &Tokens, error: bool, cost: Option<i64>, ts_ns: i64) -> Sums {
+    Sums {
+        requests: 1,
+        errors: u64::from(error),
+        input_tokens: t.input,
+        output_tokens: t.output,
+        reasoning_tokens: t.reasoning,
+        cache_read_tokens: t.cache_read,
+        cache_write_tokens: t.cache_write,
+        total_tokens: t.total,
+        cost_nano_usd: cost.map_or(0, i128::from),
+        priced_requests: u64::from(cost.is_some()),
+        last_ns: Some(ts_ns),
+    }
 }
 
 /// Ids seen so far; UUIDs are already well mixed, so hashing is one
@@ -444,11 +637,22 @@ impl std::hash::Hasher for IdHasher {
 
 type IdSet = HashSet<u128, std::hash::BuildHasherDefault<IdHasher>>;
 
-/// The grouped report of the event log at `path`. A missing file is an
-/// empty report.
+/// The grouped report of the event log at `path`, requests without a cost
+/// of their own priced with the bundled prices. A missing file is an empty
+/// report.
 pub fn from_log(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
+    from_log_priced(path, query, &Prices::bundled())
+}
+
+/// [`from_log`] with the given prices.
+pub fn from_log_priced(
+    path: impl AsRef<Path>,
+    query: &Query,
+    prices: &Prices,
+) -> Result<GroupedReport> {
     let path = path.as_ref();
     let mut agg = Aggregator::new(query.clone());
+    let mut pricer = Pricer::new(&prices.registry);
     // Sized for the file (lines are ~200 bytes) so it never rehashes.
     let size_hint = std::fs::metadata(path).map_or(0, |m| m.len() / 160) as usize;
     let mut seen = IdSet::with_capacity_and_hasher(size_hint.min(1 << 24), Default::default());
@@ -458,25 +662,26 @@ pub fn from_log(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> 
             if !seen.insert(r.id) {
                 return LineOutcome::Duplicate;
             }
-            let cost = r.cost_usd.map(crate::eventlog::event::usd_to_nano);
-            let [input, output, reasoning, cached, total] = r.tokens;
+            let tokens = r.tokens.map(
+                |[input, output, reasoning, cache_read, cache_write, total]| Tokens {
+                    input,
+                    output,
+                    reasoning,
+                    cache_read,
+                    cache_write,
+                    total,
+                },
+            );
+            let cost = match r.cost_usd {
+                Some(usd) => Some(crate::eventlog::event::usd_to_nano(usd)),
+                None => pricer.price(r.bridge, r.provider, r.model, tokens.as_ref(), r.ts_ns),
+            };
             agg.add(&Sample {
                 ts_ns: r.ts_ns,
                 bridge: r.bridge,
                 provider: r.provider,
                 model: r.model,
-                sums: Sums {
-                    requests: 1,
-                    errors: u64::from(r.error),
-                    input_tokens: input,
-                    output_tokens: output,
-                    reasoning_tokens: reasoning,
-                    cached_tokens: cached,
-                    total_tokens: total,
-                    cost_nano_usd: cost.map_or(0, i128::from),
-                    priced_requests: u64::from(cost.is_some()),
-                    last_ns: Some(r.ts_ns),
-                },
+                sums: request_sums(&tokens.unwrap_or_default(), r.error, cost, r.ts_ns),
             });
             return LineOutcome::Good;
         }
@@ -497,25 +702,23 @@ pub fn from_log(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> 
             other_events += 1;
             return LineOutcome::Good;
         }
-        let t = v.tokens.unwrap_or_default();
-        let cost = v.cost_usd.map(crate::eventlog::event::usd_to_nano);
+        let tokens = v.tokens.as_ref().map(ViewTokens::tokens);
+        let (bridge, provider, model) = (
+            v.bridge.as_deref(),
+            v.provider.as_deref(),
+            v.model.as_deref(),
+        );
+        let cost = match v.cost_usd {
+            Some(usd) => Some(crate::eventlog::event::usd_to_nano(usd)),
+            None => pricer.price(bridge, provider, model, tokens.as_ref(), ts_ns),
+        };
+        let error = v.status.as_deref() == Some("error");
         agg.add(&Sample {
             ts_ns,
-            bridge: v.bridge.as_deref(),
-            provider: v.provider.as_deref(),
-            model: v.model.as_deref(),
-            sums: Sums {
-                requests: 1,
-                errors: u64::from(v.status.as_deref() == Some("error")),
-                input_tokens: t.input,
-                output_tokens: t.output,
-                reasoning_tokens: t.reasoning,
-                cached_tokens: t.cached,
-                total_tokens: t.total,
-                cost_nano_usd: cost.map_or(0, i128::from),
-                priced_requests: u64::from(cost.is_some()),
-                last_ns: Some(ts_ns),
-            },
+            bridge,
+            provider,
+            model,
+            sums: request_sums(&tokens.unwrap_or_default(), error, cost, ts_ns),
         });
         LineOutcome::Good
     })?;
@@ -528,7 +731,9 @@ pub fn from_log(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> 
             "{other_events} non-request event(s) (records used or exposed, or kinds this version does not know) are not in this table: see --by subject"
         ));
     }
+    pricer.source_note(prices, &mut notes);
     finish_notes(&mut notes, &total, outside);
+    pricer.unpriced_note(&mut notes);
     Ok(GroupedReport {
         query: query.clone(),
         store: StoreKind::Log,
@@ -578,7 +783,8 @@ pub fn from_dir(base_dir: impl AsRef<Path>, query: &Query) -> Result<GroupedRepo
                 input_tokens: e.prompt_tokens,
                 output_tokens: e.completion_tokens,
                 reasoning_tokens: 0,
-                cached_tokens: 0,
+                cache_read_tokens: 0,
+                cache_write_tokens: 0,
                 total_tokens: e.total_tokens,
                 cost_nano_usd: 0,
                 priced_requests: 0,
@@ -623,9 +829,11 @@ pub fn from_dir(base_dir: impl AsRef<Path>, query: &Query) -> Result<GroupedRepo
 // ------------------------------------------------------- ledger database
 
 /// The grouped report of the ledger's SQLite database (L10), read-only:
-/// each `commit` is a request (tokens from its `usage`: `tokens_in`,
-/// `tokens_out`, `reasoning_tokens`, `cached_tokens`; total = in + out;
-/// errors from `status`), its cost the settled spend; an `adjust` adds its
+/// each `commit` is a request (tokens from its `usage` in any shape
+/// [`crate::usage::TokenUsage::read`] reads: the canonical `input`,
+/// `output`, `cache_read`, ... the ledger stores, or its first vocabulary
+/// `tokens_in`, `tokens_out`, `cached_tokens`, `reasoning_tokens`; total =
+/// in + out unless given; errors from `status`), its cost the settled spend; an `adjust` adds its
 /// correction to the cost. Holds and cancels are reservations, not spend:
 /// counted as other events. A missing file is an empty report.
 pub fn from_db(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
@@ -706,27 +914,25 @@ pub fn from_db(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
             bad += 1;
             continue;
         };
-        let n = |k: &str| {
-            usage
-                .get(k)
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(0)
-        };
+        // Any usage shape the ledger ever stored (its first vocabulary,
+        // `tokens_in`, or the canonical one it normalises to now); usage
+        // with no count we know counts no tokens.
+        let usage = crate::usage::TokenUsage::from_value(&usage).unwrap_or_default();
         let spend = cost.get("spend_nusd").and_then(serde_json::Value::as_i64);
         let priced = cost.get("priced").and_then(serde_json::Value::as_bool) == Some(true)
             || cost.get("actual_nusd").is_some_and(|v| !v.is_null());
         let known = spend.filter(|_| priced || !request);
         let ts_ns = (ts * 1e9).round() as i64;
         let sums = if request {
-            let (input, output) = (n("tokens_in"), n("tokens_out"));
             Sums {
                 requests: 1,
                 errors: u64::from(status == "error"),
-                input_tokens: input,
-                output_tokens: output,
-                reasoning_tokens: n("reasoning_tokens"),
-                cached_tokens: n("cached_tokens").max(n("tokens_cached")),
-                total_tokens: input.saturating_add(output),
+                input_tokens: usage.input,
+                output_tokens: usage.output,
+                reasoning_tokens: usage.reasoning,
+                cache_read_tokens: usage.cache_read,
+                cache_write_tokens: usage.cache_write,
+                total_tokens: usage.total(),
                 cost_nano_usd: known.map_or(0, i128::from),
                 priced_requests: u64::from(known.is_some()),
                 last_ns: Some(ts_ns),
@@ -780,7 +986,8 @@ mod tests {
                 input,
                 output: 2 * input,
                 reasoning: 1,
-                cached: 0,
+                cache_read: 0,
+                cache_write: 0,
                 total: 3 * input + 1,
             },
             status,
@@ -798,6 +1005,14 @@ mod tests {
             log.append(e).unwrap();
         }
         (dir, p)
+    }
+
+    /// No prices at all: only recorded costs count.
+    fn unpriced() -> Prices {
+        Prices {
+            registry: Arc::new(PriceRegistry::new()),
+            source: "no prices".into(),
+        }
     }
 
     fn keys(r: &GroupedReport) -> Vec<(&str, u64)> {
@@ -828,7 +1043,7 @@ mod tests {
             req("2025-02-02T00:00:00Z", "local", 1, Status::Success, None),
         ]);
         let mut q = Query::new(GroupBy::Day);
-        let r = from_log(&p, &q).unwrap();
+        let r = from_log_priced(&p, &q, &unpriced()).unwrap();
         assert_eq!(
             keys(&r),
             vec![("2025-01-04", 2), ("2025-02-01", 1), ("2025-02-02", 1)]
@@ -859,10 +1074,108 @@ mod tests {
             vec![("claude", 1), ("gpt-4o", 1), ("o3", 1), ("unknown", 1)]
         );
         q.by = GroupBy::Bridge;
-        let r = from_log(&p, &q).unwrap();
+        let r = from_log_priced(&p, &q, &unpriced()).unwrap();
         assert_eq!(r.rows.len(), 4);
         assert_eq!(r.rows[0].sums.cost_nano(), Some(500));
         assert_eq!(r.rows[1].sums.cost_nano(), None, "local is unpriced");
+    }
+
+    #[test]
+    fn u3_u6_requests_without_a_cost_are_priced_by_model_the_rest_counted() {
+        let prices = Prices {
+            registry: Arc::new(
+                PriceRegistry::from_litellm_json(
+                    r#"{"claude-x": {"litellm_provider": "anthropic", "input_cost_per_token": 1e-6,
+                        "output_cost_per_token": 5e-6, "cache_read_input_token_cost": 1e-7,
+                        "cache_creation_input_token_cost": 1.25e-6}}"#,
+                )
+                .unwrap(),
+            ),
+            source: "the test prices".into(),
+        };
+        let tokens = |input, cache_read, cache_write, output| Tokens {
+            input,
+            output,
+            reasoning: 0,
+            cache_read,
+            cache_write,
+            total: input + output,
+        };
+        let at = "2025-10-31T09:00:00Z";
+        let claude = |t: Option<Tokens>, model: &str, cost: Option<i64>| {
+            let mut e = req(at, "claude-code", 0, Status::Success, cost);
+            e.provider = Some("anthropic".into());
+            e.model = Some(model.into());
+            e.tokens = t;
+            e
+        };
+        let by_bridge = {
+            let mut e = req(at, "anthropic/claude-x", 0, Status::Success, None);
+            e.tokens = Some(tokens(1000, 600, 200, 100));
+            e
+        };
+        let (_d, p) = write(&[
+            // 200 plain input, 600 cache reads, 200 cache writes, 100 out.
+            claude(Some(tokens(1000, 600, 200, 100)), "claude-x", None),
+            // A recorded cost is kept as it is.
+            claude(
+                Some(tokens(1000, 600, 200, 100)),
+                "claude-x",
+                Some(500_000_000),
+            ),
+            claude(Some(tokens(10, 0, 0, 1)), "mystery", None),
+            claude(Some(tokens(10, 11, 0, 1)), "claude-x", None),
+            claude(None, "claude-x", None),
+            by_bridge,
+        ]);
+        let r = from_log_priced(&p, &Query::new(GroupBy::Model), &prices).unwrap();
+        let usage = tokens(1000, 600, 200, 100).to_usage().unwrap();
+        let one = prices
+            .registry
+            .cost(Some("anthropic"), "claude-x", &usage, 0)
+            .nusd;
+        assert_eq!(
+            one, 1_010_000,
+            "200 x 1 + 600 x 0.1 + 200 x 1.25 + 100 x 5 micro-USD"
+        );
+        assert_eq!(keys(&r), vec![("claude-x", 5), ("mystery", 1)]);
+        let x = &r.rows[0].sums;
+        assert_eq!(x.cost_nano(), Some(500_000_000 + 2 * i128::from(one)));
+        assert_eq!((x.priced_requests, x.unpriced_requests()), (3, 2));
+        assert_eq!((x.cache_read_tokens, x.cache_write_tokens), (1811, 600));
+        assert_eq!(r.rows[1].sums.cost_nano(), None);
+        assert_eq!(r.total.unpriced_requests(), 3);
+        let notes = r.notes.join("\n");
+        assert!(
+            notes.contains(
+                "cost of 2 request(s) without a recorded cost computed from the test prices"
+            ),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("no price for: claude-x, cache tokens above input (anthropic): 1, claude-x, no tokens (anthropic): 1, mystery (anthropic): 1"),
+            "{notes}"
+        );
+        assert!(notes.contains("cost known for 3 of 6 requests"), "{notes}");
+
+        // By default a report prices with the bundled snapshot.
+        let mut e = req(at, "openai/gpt-4o", 0, Status::Success, None);
+        e.tokens = Some(tokens(1000, 400, 0, 100));
+        let (_d, p) = write(&[e]);
+        let r = from_log(&p, &Query::new(GroupBy::Day)).unwrap();
+        let want = PriceRegistry::bundled().cost(
+            Some("openai"),
+            "gpt-4o",
+            &tokens(1000, 400, 0, 100).to_usage().unwrap(),
+            ns(at) / 1_000_000,
+        );
+        assert!(want.priced && want.nusd > 0);
+        assert_eq!(r.total.cost_nano(), Some(i128::from(want.nusd)));
+        assert!(
+            r.notes[0].contains("the bundled LiteLLM prices (litellm "),
+            "{:?}",
+            r.notes
+        );
     }
 
     #[test]
@@ -1024,7 +1337,7 @@ mod tests {
         assert_eq!(r.total.input_tokens, 110);
         assert_eq!(r.total.output_tokens, 130);
         assert_eq!(r.total.reasoning_tokens, 60);
-        assert_eq!(r.total.cached_tokens, 30);
+        assert_eq!(r.total.cache_read_tokens, 30);
         assert_eq!(r.total.total_tokens, 240);
         assert_eq!(r.total.cost_nano(), Some(5_000));
         assert_eq!(r.other_events, 1);

@@ -253,22 +253,27 @@ fn compact(v: f64) -> String {
     format!("{scaled:.0}E")
 }
 
-/// Dollars for the table: `1234`, `12.34`, `0.0123`, `-` when unknown.
-fn money(nano: Option<i128>) -> String {
-    match nano {
+/// Dollars for the table: `1234`, `12.34`, `0.0123`, `-` when unknown;
+/// a `*` after a sum that leaves out requests of unknown cost.
+fn money(s: &Sums) -> String {
+    match s.cost_nano() {
         None => "-".into(),
         Some(n) => {
             let usd = n as f64 / 1e9;
+            let mark = if s.unpriced_requests() > 0 { "*" } else { "" };
             if usd.abs() >= 1000.0 {
-                format!("{usd:.0}")
+                format!("{usd:.0}{mark}")
             } else if usd.abs() >= 1.0 {
-                format!("{usd:.2}")
+                format!("{usd:.2}{mark}")
             } else {
-                format!("{usd:.4}")
+                format!("{usd:.4}{mark}")
             }
         }
     }
 }
+
+/// The note under a table whose cost column has a `*`.
+const PARTIAL_COST_NOTE: &str = "cost $ with * leaves out requests of unknown cost";
 
 /// Word-wraps a note to the table's width.
 fn wrap(text: &str, out: &mut String) {
@@ -302,6 +307,10 @@ fn grouped_table(r: &GroupedReport) -> String {
         out.push_str(&layout(&grouped_cols(r), true));
     }
     let mut notes = r.notes.clone();
+    let partial = |s: &Sums| s.priced_requests > 0 && s.unpriced_requests() > 0;
+    if !r.is_empty() && (partial(&r.total) || r.rows.iter().any(|row| partial(&row.sums))) {
+        notes.push(PARTIAL_COST_NOTE.into());
+    }
     if r.query.zone != Zone::Utc && !r.is_empty() {
         notes.insert(0, format!("days and times in {}", r.query.zone.name()));
     }
@@ -318,7 +327,8 @@ fn grouped_cols(r: &GroupedReport) -> Vec<Col> {
     let mut input = Col::new("input", false, Kind::Tokens);
     let mut output = Col::new("output", false, Kind::Tokens);
     let mut reasoning = Col::new("reason", false, Kind::Tokens);
-    let mut cached = Col::new("cached", false, Kind::Tokens);
+    let mut cache_read = Col::new("c.read", false, Kind::Tokens);
+    let mut cache_write = Col::new("c.write", false, Kind::Tokens);
     let mut total = Col::new("total", false, Kind::Tokens);
     let mut cost = Col::new("cost $", false, Kind::Text);
     let mut last = Col::new("last used", true, Kind::Text);
@@ -336,9 +346,10 @@ fn grouped_cols(r: &GroupedReport) -> Vec<Col> {
         input.push_num(s.input_tokens);
         output.push_num(s.output_tokens);
         reasoning.push_num(s.reasoning_tokens);
-        cached.push_num(s.cached_tokens);
+        cache_read.push_num(s.cache_read_tokens);
+        cache_write.push_num(s.cache_write_tokens);
         total.push_num(s.total_tokens);
-        cost.push_text(money(s.cost_nano()));
+        cost.push_text(money(s));
         last.push_text(s.last_ns.map_or("-".into(), |ns| {
             rfc3339::format_local(ns, zone.offset_at(ns), false)
         }));
@@ -347,8 +358,11 @@ fn grouped_cols(r: &GroupedReport) -> Vec<Col> {
     if r.total.reasoning_tokens > 0 {
         cols.push(reasoning);
     }
-    if r.total.cached_tokens > 0 {
-        cols.push(cached);
+    if r.total.cache_read_tokens > 0 {
+        cols.push(cache_read);
+    }
+    if r.total.cache_write_tokens > 0 {
+        cols.push(cache_write);
     }
     cols.push(total);
     if r.total.priced_requests > 0 {
@@ -369,7 +383,8 @@ fn sums_json(s: &Sums) -> Map<String, Value> {
     m.insert("input_tokens".into(), s.input_tokens.into());
     m.insert("output_tokens".into(), s.output_tokens.into());
     m.insert("reasoning_tokens".into(), s.reasoning_tokens.into());
-    m.insert("cached_tokens".into(), s.cached_tokens.into());
+    m.insert("cache_read_tokens".into(), s.cache_read_tokens.into());
+    m.insert("cache_write_tokens".into(), s.cache_write_tokens.into());
     m.insert("total_tokens".into(), s.total_tokens.into());
     m.insert(
         "cost_usd".into(),
@@ -456,7 +471,7 @@ pub fn csv_field(s: &str) -> String {
 
 fn grouped_csv(r: &GroupedReport) -> String {
     let mut out = format!(
-        "{},requests,errors,input_tokens,output_tokens,reasoning_tokens,cached_tokens,total_tokens,cost_usd,unpriced_requests,last_used\n",
+        "{},requests,errors,input_tokens,output_tokens,reasoning_tokens,cache_read_tokens,cache_write_tokens,total_tokens,cost_usd,unpriced_requests,last_used\n",
         r.query.by.as_str()
     );
     let zone = r.query.zone;
@@ -467,14 +482,15 @@ fn grouped_csv(r: &GroupedReport) -> String {
         .chain([("TOTAL", &r.total)]);
     for (k, s) in rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             csv_field(k),
             s.requests,
             s.errors,
             s.input_tokens,
             s.output_tokens,
             s.reasoning_tokens,
-            s.cached_tokens,
+            s.cache_read_tokens,
+            s.cache_write_tokens,
             s.total_tokens,
             s.cost_nano().map_or(String::new(), format_usd),
             s.unpriced_requests(),
@@ -659,13 +675,63 @@ mod tests {
             ],
         );
         r.total.reasoning_tokens = u64::MAX;
-        r.total.cached_tokens = 1;
+        r.total.cache_read_tokens = 1;
+        r.total.cache_write_tokens = u64::MAX / 3;
         r.total.priced_requests = 1;
         r.total.cost_nano_usd = 123_456_789_000_000_000;
         let t = grouped(&r, OutputFormat::Table);
         check(&t);
         assert!(t.contains('~'), "long name is cut: {t}");
-        assert!(t.lines().last().unwrap().starts_with("TOTAL"), "{t}");
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[lines.len() - 2].starts_with("TOTAL"), "{t}");
+        // One request of the total is priced, the rest not: marked.
+        assert!(lines[lines.len() - 2].ends_with('*'), "{t}");
+        assert_eq!(lines.last(), Some(&PARTIAL_COST_NOTE), "{t}");
+    }
+
+    #[test]
+    fn u6_cache_columns_and_rows_with_unpriced_requests_are_shown() {
+        let mut a = sums(4, 1000);
+        a.cache_read_tokens = 600;
+        a.cache_write_tokens = 200;
+        a.priced_requests = 3;
+        a.cost_nano_usd = 12_345_000;
+        let mut b = sums(2, 10);
+        b.priced_requests = 2;
+        b.cost_nano_usd = 1_000;
+        let mut r = report(
+            GroupBy::Day,
+            vec![("2025-10-31".into(), a), ("2025-11-01".into(), b)],
+        );
+        r.total.cache_read_tokens = 600;
+        r.total.cache_write_tokens = 200;
+        r.total.priced_requests = 5;
+        r.total.cost_nano_usd = 12_346_000;
+        let t = grouped(&r, OutputFormat::Table);
+        check(&t);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["day", "reqs", "errs", "input", "output", "c.read", "c.write", "total", "cost", "$"],
+            "{t}"
+        );
+        assert!(lines[2].ends_with(" 600      200   1500  0.0123*"), "{t}");
+        assert!(lines[3].ends_with("0.0000"), "fully priced: no mark: {t}");
+        assert!(lines[5].ends_with("0.0123*"), "{t}");
+        assert_eq!(lines[6], PARTIAL_COST_NOTE);
+        let v = grouped_json(&r);
+        assert_eq!(v["rows"][0]["cache_read_tokens"], 600);
+        assert_eq!(v["rows"][0]["cache_write_tokens"], 200);
+        assert_eq!(v["rows"][0]["unpriced_requests"], 1);
+        assert_eq!(v["rows"][0]["cost_usd"], 0.012345);
+        assert_eq!(v["total"]["unpriced_requests"], 1);
+        let csv = grouped(&r, OutputFormat::Csv);
+        let rows: Vec<&str> = csv.lines().collect();
+        assert_eq!(rows[0], "day,requests,errors,input_tokens,output_tokens,reasoning_tokens,cache_read_tokens,cache_write_tokens,total_tokens,cost_usd,unpriced_requests,last_used");
+        assert!(
+            rows[1].starts_with("2025-10-31,4,0,1000,500,0,600,200,1500,0.012345,1,"),
+            "{csv}"
+        );
     }
 
     #[test]
