@@ -68,13 +68,14 @@ pub fn prices_arg(
 /// The cost of one call as JSON text (`{"usd", "priced", "model",
 /// "items"}`); the facade's `usagebook.cost` turns it into a `Cost`.
 #[pyfunction]
-#[pyo3(signature = (model, usage, provider = None, prices = None))]
+#[pyo3(signature = (model, usage, provider = None, prices = None, at = None))]
 pub fn _cost_json(
     py: Python<'_>,
     model: Option<&Bound<'_, PyAny>>,
     usage: &Bound<'_, PyAny>,
     provider: Option<&Bound<'_, PyAny>>,
     prices: Option<&Bound<'_, PyAny>>,
+    at: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
     guard(|| {
         let model = convert::opt_string(model, "model")?.unwrap_or_default();
@@ -86,9 +87,14 @@ pub fn _cost_json(
         }
         let map = convert::usage_json(Some(usage), "usage")?;
         let reg = prices_arg(py, prices)?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        // When the call was made: effective-dated prices and off-peak
+        // windows depend on it. A tz-aware datetime; None = now.
+        let now = match at.filter(|a| !a.is_none()) {
+            Some(a) => convert::datetime_to_ms(a, "at")?,
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+        };
         let c = core(|| {
             usagebook_core::pricing::cost_of_value(
                 &model,

@@ -88,10 +88,39 @@ fn run(cmd: &str) -> Result<(), String> {
                 ))
             }
         }
+        "refresh-prices" => refresh_prices(&root),
         other => Err(format!(
-            "unknown command {other:?}; usage: cargo xtask <gen-header|check-header>"
+            "unknown command {other:?}; usage: cargo xtask <gen-header|check-header|refresh-prices FILE [SOURCE-NOTE]>"
         )),
     }
+}
+
+/// `refresh-prices FILE [NOTE]`: rebuilds the bundled price snapshot
+/// (core/prices/) from a LiteLLM `model_prices_and_context_window.json`,
+/// e.g. the `litellm/model_prices_and_context_window_backup.json` of a
+/// pinned litellm wheel; NOTE (e.g. "litellm 1.110.2 ...") goes to SOURCE.
+fn refresh_prices(root: &std::path::Path) -> Result<(), String> {
+    let file = std::env::args()
+        .nth(2)
+        .ok_or("usage: cargo xtask refresh-prices FILE [SOURCE-NOTE]")?;
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("reading {file}: {e}"))?;
+    let gz = usagebook_core::pricing::build_snapshot(&text).map_err(|e| e.to_string())?;
+    let dir = root.join("core/prices");
+    std::fs::write(dir.join("litellm-prices.json.gz"), &gz).map_err(|e| e.to_string())?;
+    let note = std::env::args()
+        .nth(3)
+        .unwrap_or_else(|| format!("{file}\n"));
+    let note = if note.ends_with('\n') {
+        note
+    } else {
+        format!("{note}\n")
+    };
+    std::fs::write(dir.join("SOURCE"), note).map_err(|e| e.to_string())?;
+    println!(
+        "wrote core/prices/litellm-prices.json.gz ({} bytes)",
+        gz.len()
+    );
+    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -90,13 +90,15 @@ class Cost:
     price: ``usd`` is then 0.0 and means "unknown", never "free"."""
 
     usd: float
+    input_usd: float
+    output_usd: float
     priced: bool
     model: Optional[str]
     items: List[CostItem]
 
 
 def cost(model: Optional[str], usage: Any, *, provider: Optional[str] = None,
-         prices: Any = None) -> Cost:
+         prices: Any = None, at: Optional[datetime] = None) -> Cost:
     """Prices one call's usage as LiteLLM's ``cost_per_token`` does (U4).
 
     ``usage`` is any provider SDK's usage or whole response, as the SDK's
@@ -106,11 +108,16 @@ def cost(model: Optional[str], usage: Any, *, provider: Optional[str] = None,
     bundled LiteLLM snapshot), a :class:`Prices`, or a path or dict in
     LiteLLM's format overlaid on the snapshot (pass a :class:`Prices` to
     parse a large file once). A usage with no token count usagebook
-    recognises raises :class:`InvalidArgumentError`.
+    recognises raises :class:`InvalidArgumentError`. ``at`` (a tz-aware
+    datetime, default now) is when the call was made: dated prices and
+    off-peak hours depend on it. ``input_usd`` and ``output_usd`` split
+    ``usd`` as LiteLLM's ``(prompt_cost, completion_cost)`` do.
     """
-    d = json.loads(_native._cost_json(model, usage, provider, prices))
+    d = json.loads(_native._cost_json(model, usage, provider, prices, at))
     return Cost(
         usd=d["usd"],
+        input_usd=d["input_usd"],
+        output_usd=d["output_usd"],
         priced=d["priced"],
         model=d["model"],
         items=[CostItem(price=i["price"], units=i["units"], unit_usd=i["unit_usd"], usd=i["usd"])

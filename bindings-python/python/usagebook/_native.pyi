@@ -258,7 +258,11 @@ class Prices:
 _Prices = Union[Prices, str, os.PathLike[str], Mapping[str, Any]]
 
 def _cost_json(
-    model: Optional[str], usage: Any, provider: Optional[str] = None, prices: Optional[_Prices] = None
+    model: Optional[str],
+    usage: Any,
+    provider: Optional[str] = None,
+    prices: Optional[_Prices] = None,
+    at: Optional[datetime] = None,
 ) -> str: ...
 
 @disjoint_base

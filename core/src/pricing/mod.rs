@@ -12,7 +12,7 @@
 mod bundled;
 mod cost;
 
-pub use bundled::SOURCE as BUNDLED_SOURCE;
+pub use bundled::{build_snapshot, SOURCE as BUNDLED_SOURCE};
 pub use cost::{Cost, CostItem};
 
 use crate::error::{Error, Result};
@@ -284,9 +284,11 @@ fn parse_entry(key: &str, spec: &Map<String, Value>) -> Result<(String, ModelPri
                 ))
             })?
         }
-        Some(v) => return Err(Error::invalid(format!(
+        Some(v) => {
+            return Err(Error::invalid(format!(
             "price file: {key}.usagebook_effective_from must be an RFC 3339 date string, got {v}"
-        ))),
+        )))
+        }
     };
     Ok((
         model,
@@ -516,8 +518,8 @@ fn strip_version(name: &str, provider: &str) -> String {
     let n = b.len();
     let dated = n > 11
         && b[n - 11] == b'-'
-        && b[n - 8] == b'-'
-        && b[n - 5] == b'-'
+        && b[n - 6] == b'-'
+        && b[n - 3] == b'-'
         && [1, 2, 3, 4, 6, 7, 9, 10]
             .iter()
             .all(|&i| b[n - 11 + i].is_ascii_digit());
@@ -587,4 +589,265 @@ pub fn cost_json(
         .transpose()?;
     let c = cost_of_value(model, &usage, provider, own.as_ref(), ts_ms)?;
     Ok(c.to_json().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Entries written like LiteLLM's file (FORMATS-EXTERNAL.md §4).
+    fn sample() -> PriceRegistry {
+        PriceRegistry::from_litellm_value(&json!({
+            "sample_spec": {"input_cost_per_token": 0, "litellm_provider": "one of ..."},
+            "gpt-4o": {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05,
+                "cache_read_input_token_cost": 1.25e-06, "input_cost_per_token_priority": 4.25e-06,
+                "output_cost_per_token_priority": 1.7e-05, "litellm_provider": "openai", "mode": "chat"},
+            "azure/gpt-4o": {"input_cost_per_token": 2.75e-06, "output_cost_per_token": 1.1e-05,
+                "litellm_provider": "azure", "mode": "chat"},
+            "claude-sonnet-4-5": {"input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
+                "cache_creation_input_token_cost": 3.75e-06, "cache_creation_input_token_cost_above_1hr": 6e-06,
+                "cache_read_input_token_cost": 3e-07,
+                "input_cost_per_token_above_200k_tokens": 6e-06, "output_cost_per_token_above_200k_tokens": 2.25e-05,
+                "litellm_provider": "anthropic", "mode": "chat"},
+            "vertex_ai/claude-sonnet-4-5@20250929": {"input_cost_per_token": 3.3e-06,
+                "output_cost_per_token": 1.65e-05, "litellm_provider": "vertex_ai-anthropic_models", "mode": "chat"},
+            "o3": {"input_cost_per_token": 2e-06, "output_cost_per_token": 8e-06,
+                "output_cost_per_reasoning_token": 4e-06, "litellm_provider": "openai", "mode": "chat"},
+            "qwen-plus": {"input_cost_per_token": 4e-07, "output_cost_per_token": 1.2e-06,
+                "tiered_pricing": [
+                    {"input_cost_per_token": 4e-07, "output_cost_per_token": 1.2e-06, "range": [0, 256000.0]},
+                    {"input_cost_per_token": 1.2e-06, "output_cost_per_token": 3.6e-06, "range": [256000.0, 1000000.0]}],
+                "litellm_provider": "openrouter", "mode": "chat"},
+            "whisper-1": {"input_cost_per_second": 0.0001, "output_cost_per_second": 0.0001,
+                "litellm_provider": "openai", "mode": "audio_transcription"},
+            "deepseek/deepseek-chat": {"input_cost_per_token": 2.8e-07, "output_cost_per_token": 4.2e-07,
+                "off_peak_pricing": {"input_cost_per_token": 1.4e-07, "output_cost_per_token": 2.1e-07,
+                    "hours_utc": "16:30-00:30"},
+                "litellm_provider": "deepseek", "mode": "chat"},
+            "gpt-4o-2026-dated": {"usagebook_model": "gpt-4o", "usagebook_effective_from": "2027-01-01",
+                "input_cost_per_token": 2e-06, "output_cost_per_token": 8e-06, "litellm_provider": "openai"}
+        }))
+        .unwrap()
+    }
+
+    fn u(v: serde_json::Value) -> TokenUsage {
+        TokenUsage::from_value(&v).unwrap()
+    }
+
+    const T2026: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * b.abs().max(1e-12)
+    }
+
+    #[test]
+    fn l12_u4_openai_cache_reads_are_a_part_of_input() {
+        let r = sample();
+        // 1000 prompt tokens of which 200 cached, 500 out:
+        // 800*2.5e-6 + 200*1.25e-6 + 500*1e-5 = $0.00725
+        let c = r.cost(
+            Some("openai"),
+            "gpt-4o",
+            &u(json!({"prompt_tokens": 1000,
+            "completion_tokens": 500, "prompt_tokens_details": {"cached_tokens": 200}})),
+            T2026,
+        );
+        assert!(c.priced && close(c.usd, 0.00725), "{c:?}");
+        assert_eq!(c.nusd, 7_250_000);
+        let names: Vec<&str> = c.items.iter().map(|i| i.price.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "input_cost_per_token",
+                "cache_read_input_token_cost",
+                "output_cost_per_token"
+            ]
+        );
+    }
+
+    #[test]
+    fn l12_u4_anthropic_cache_writes_with_the_one_hour_price() {
+        let r = sample();
+        // 200 plain + 4000 written (1000 of them for 1h) + 1000 read, 50 out.
+        let c = r.cost(Some("anthropic"), "claude-sonnet-4-5", &u(json!({"input_tokens": 200,
+            "output_tokens": 50, "cache_creation_input_tokens": 4000, "cache_read_input_tokens": 1000,
+            "cache_creation": {"ephemeral_5m_input_tokens": 3000, "ephemeral_1h_input_tokens": 1000}})), T2026);
+        let want = 200.0 * 3e-6 + 1000.0 * 3e-7 + 3000.0 * 3.75e-6 + 1000.0 * 6e-6 + 50.0 * 1.5e-5;
+        assert!(close(c.usd, want), "{} vs {want}", c.usd);
+    }
+
+    #[test]
+    fn l12_u4_context_threshold_switches_every_token_type() {
+        let r = sample();
+        let at = r.cost(
+            Some("anthropic"),
+            "claude-sonnet-4-5",
+            &u(json!({"input": 200_000, "output": 10})),
+            T2026,
+        );
+        assert!(
+            close(at.usd, 200_000.0 * 3e-6 + 10.0 * 1.5e-5),
+            "at the threshold: the lower price"
+        );
+        let above = r.cost(
+            Some("anthropic"),
+            "claude-sonnet-4-5",
+            &u(json!({"input": 250_000, "output": 10})),
+            T2026,
+        );
+        assert!(
+            close(above.usd, 250_000.0 * 6e-6 + 10.0 * 2.25e-5),
+            "{above:?}"
+        );
+        assert_eq!(
+            above.items[0].price,
+            "input_cost_per_token_above_200k_tokens"
+        );
+    }
+
+    #[test]
+    fn l12_u4_tiered_pricing_takes_one_tier_for_the_whole_call() {
+        let r = sample();
+        let c = r.cost(
+            Some("openrouter"),
+            "qwen-plus",
+            &u(json!({"input": 300_000, "output": 1000})),
+            T2026,
+        );
+        assert!(close(c.usd, 300_000.0 * 1.2e-6 + 1000.0 * 3.6e-6), "{c:?}");
+    }
+
+    #[test]
+    fn l12_u4_service_tier_prices_fall_back_to_standard() {
+        let r = sample();
+        let mut x = u(json!({"input": 1000, "output": 100, "cache_read": 400}));
+        x.service_tier = Some("priority".into());
+        let c = r.cost(Some("openai"), "gpt-4o", &x, T2026);
+        // No cache_read_input_token_cost_priority: the standard cache price.
+        assert!(
+            close(c.usd, 600.0 * 4.25e-6 + 400.0 * 1.25e-6 + 100.0 * 1.7e-5),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn l12_u4_reasoning_at_its_own_price() {
+        let r = sample();
+        let c = r.cost(
+            Some("openai"),
+            "o3",
+            &u(json!({"input": 0, "output": 100, "reasoning": 60})),
+            T2026,
+        );
+        assert!(close(c.usd, 40.0 * 8e-6 + 60.0 * 4e-6));
+    }
+
+    #[test]
+    fn l12_u4_seconds_are_billed_once() {
+        let r = sample();
+        let c = r.cost(
+            Some("openai"),
+            "whisper-1",
+            &u(json!({"input": 0, "output": 0, "seconds": 90})),
+            T2026,
+        );
+        assert!(close(c.usd, 0.009), "{c:?}");
+    }
+
+    #[test]
+    fn l12_u4_off_peak_hours() {
+        let r = sample();
+        let x = u(json!({"input": 1000, "output": 1000}));
+        let peak = r.cost(Some("deepseek"), "deepseek-chat", &x, T2026 + 8 * 3_600_000);
+        let off = r.cost(
+            Some("deepseek"),
+            "deepseek-chat",
+            &x,
+            T2026 + 17 * 3_600_000,
+        );
+        assert!(close(peak.usd, 1000.0 * 2.8e-7 + 1000.0 * 4.2e-7));
+        assert!(close(off.usd, 1000.0 * 1.4e-7 + 1000.0 * 2.1e-7), "{off:?}");
+    }
+
+    #[test]
+    fn l12_u4_lookup_by_provider_model_case_and_at_sign() {
+        let r = sample();
+        let k = |p: Option<&str>, m: &str| r.lookup(p, m, T2026).map(|e| e.key.clone());
+        assert_eq!(
+            k(Some("azure"), "gpt-4o").as_deref(),
+            Some("azure/gpt-4o"),
+            "Azure's own price"
+        );
+        assert_eq!(
+            k(Some("openai"), "GPT-4o").as_deref(),
+            Some("gpt-4o"),
+            "case-insensitive"
+        );
+        assert_eq!(
+            k(Some("openai"), "gpt-4o-2024-08-06").as_deref(),
+            Some("gpt-4o"),
+            "dated name"
+        );
+        assert_eq!(k(None, "openai/gpt-4o").as_deref(), Some("gpt-4o"));
+        assert_eq!(
+            k(Some("vertex_ai"), "claude-sonnet-4-5@20250929").as_deref(),
+            Some("vertex_ai/claude-sonnet-4-5@20250929"),
+            "a key with @ is a model name"
+        );
+        // The bare name of another provider is not Azure's price.
+        assert_eq!(k(Some("bedrock"), "o3"), None);
+        assert!(
+            !r.cost(Some("acme"), "mystery-1", &u(json!({"input": 1})), T2026)
+                .priced
+        );
+    }
+
+    #[test]
+    fn l12_effective_dates_live_inside_entries() {
+        let r = sample();
+        let x = u(json!({"input": 1000, "output": 0}));
+        assert!(close(
+            r.cost(Some("openai"), "gpt-4o", &x, T2026).usd,
+            0.0025
+        ));
+        let later = 1_830_297_600_000; // 2028-01-01
+        assert!(close(
+            r.cost(Some("openai"), "gpt-4o", &x, later).usd,
+            0.002
+        ));
+        let e = PriceRegistry::from_litellm_value(
+            &json!({"m": {"usagebook_effective_from": "someday"}}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("someday"), "{e}");
+    }
+
+    #[test]
+    fn bad_price_files_are_refused_with_the_field() {
+        let e =
+            PriceRegistry::from_litellm_json(r#"{"m": {"input_cost_per_token": -1}}"#).unwrap_err();
+        assert!(e.to_string().contains("m.input_cost_per_token"), "{e}");
+        assert!(PriceRegistry::from_litellm_json("[]").is_err());
+        assert!(PriceRegistry::from_litellm_json("{").is_err());
+    }
+
+    #[test]
+    fn u4_cost_json_names_unrecognised_usage() {
+        let e = cost_json("gpt-4o", r#"{"tokens": 3}"#, None, None, T2026).unwrap_err();
+        assert!(e.to_string().contains("tokens"), "{e}");
+        let v: Value = serde_json::from_str(
+            &cost_json(
+                "",
+                r#"{"model": "gpt-4o", "usage": {"prompt_tokens": 1000, "completion_tokens": 0}}"#,
+                Some("openai"),
+                None,
+                T2026,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["priced"], true);
+        assert_eq!(v["model"], "gpt-4o");
+    }
 }
