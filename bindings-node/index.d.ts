@@ -11,6 +11,81 @@ export interface LlmUsage {
 
 export type LlmUsageStatus = 'success' | 'error';
 
+// ---- Usage in any provider SDK's shape (U2; docs/node.md#usage-from-any-sdk) ----
+// Plain objects as the npm SDKs return them; the core reads each shape (and
+// adds Anthropic's and Bedrock's cache tokens to the input). Nested details
+// are typed loosely (`object`): what they hold is the core's to read.
+
+/** OpenAI Chat Completions `usage` (also LiteLLM's `Usage`): `prompt_tokens` counts every input token, cached ones included. */
+export interface OpenAiChatUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens?: number | null;
+  /** `cached_tokens`, `cache_write_tokens`, `audio_tokens`, `image_tokens`. */
+  prompt_tokens_details?: object | null;
+  /** `reasoning_tokens` (part of `completion_tokens`), `audio_tokens`. */
+  completion_tokens_details?: object | null;
+}
+
+/** OpenAI Responses `usage`: `input_tokens` counts every input token, cached ones included. */
+export interface OpenAiResponsesUsage {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens?: number | null;
+  /** `cached_tokens`, `cache_write_tokens`. */
+  input_tokens_details?: object | null;
+  /** `reasoning_tokens` (part of `output_tokens`). */
+  output_tokens_details?: object | null;
+}
+
+/** Anthropic Messages `usage`: `input_tokens` EXCLUDES cache reads and writes (usagebook adds them). */
+export interface AnthropicUsage {
+  input_tokens: number | null;
+  output_tokens: number;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  /** `ephemeral_5m_input_tokens`, `ephemeral_1h_input_tokens`. */
+  cache_creation?: object | null;
+  service_tier?: string | null;
+}
+
+/** Google Gemini `usageMetadata`: `promptTokenCount` includes cached content; thoughts are output. */
+export interface GeminiUsageMetadata {
+  promptTokenCount?: number;
+  candidatesTokenCount?: number;
+  thoughtsTokenCount?: number;
+  cachedContentTokenCount?: number;
+  toolUsePromptTokenCount?: number;
+  totalTokenCount?: number;
+}
+
+/** AWS Bedrock Converse `usage`: `inputTokens` EXCLUDES cache reads and writes (usagebook adds them). */
+export interface BedrockUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+  totalTokens?: number;
+  cacheReadInputTokens?: number;
+  cacheWriteInputTokens?: number;
+}
+
+/** A provider SDK's usage object. */
+export type ProviderUsage = OpenAiChatUsage | OpenAiResponsesUsage | AnthropicUsage | GeminiUsageMetadata | BedrockUsage;
+
+/**
+ * A whole response (`ChatCompletion`, `Response`, `Message`, a Gemini
+ * `GenerateContentResponse`, a Bedrock `ConverseResponse`): its `usage`
+ * (or `usageMetadata`) is read, and its `model` (or `modelVersion`) priced.
+ */
+export type ProviderResponse =
+  | { model?: string | null; service_tier?: string | null; usage?: ProviderUsage | null }
+  | { modelVersion?: string; usageMetadata?: GeminiUsageMetadata };
+
+/** What `trackUsage`, `cost()` and `hold.commit` take as usage: T1 counts, any SDK's usage, or a whole response. */
+export type UsageInput = LlmUsage | ProviderUsage | ProviderResponse;
+
+/** `trackUsage`'s argument: a T1 log whose `usage` may be in any SDK's shape. */
+export type TrackUsageLog = Omit<LlmBridgeUsageLog, 'id' | 'timestamp' | 'usage'> & { usage: UsageInput };
+
 /** One recorded request (T1). `id` and `timestamp` are stamped by the tracker. */
 export interface LlmBridgeUsageLog {
   id: string;
@@ -117,8 +192,15 @@ export declare const VERSION: string;
 
 /** The tracker interface plus what usagebook adds: explicit flush, close and health. */
 export interface UsageTracker extends LlmBridgeUsageTracker {
-  /** Records one request; stamps `id` and `timestamp`. Bad input throws a `TypeError` and records nothing. */
-  trackUsage(log: Omit<LlmBridgeUsageLog, 'id' | 'timestamp'>): void;
+  /**
+   * Records one request; stamps `id` and `timestamp`. `usage` is T1's
+   * `{promptTokens, completionTokens, totalTokens}` or any provider SDK's
+   * usage or whole response (recorded as T1 counts: `promptTokens` = every
+   * input token, cache reads and writes included). Bad input, or a usage
+   * with no token field usagebook recognises, throws a `TypeError` and
+   * records nothing.
+   */
+  trackUsage(log: TrackUsageLog): void;
   /** Retained logs, oldest first; all, or one bridge's (exact match). */
   getUsageLogs(bridgeId?: string): LlmBridgeUsageLog[];
   /** Lifetime totals of one bridge, or of all. */
@@ -160,13 +242,57 @@ export interface NoOpLlmUsageTracker extends UsageTracker {}
 export type LedgerMode = 'best_effort' | 'strict_budget';
 
 /**
- * A price table in LiteLLM's `model_prices_and_context_window.json` format:
- * `input_cost_per_token`, `output_cost_per_token`,
- * `cache_read_input_token_cost`, `output_cost_per_reasoning_token`,
- * `input/output_cost_per_image`, `input/output_cost_per_second`; other
- * fields are ignored. A key `model@2026-01-01` is a price from that date on.
+ * A price table in LiteLLM's `model_prices_and_context_window.json` format,
+ * keyed by model name exactly as LiteLLM ships it (docs/pricing.md: the
+ * fields read and how). Wherever usagebook takes prices, the table is
+ * overlaid on the bundled LiteLLM snapshot: its models win, the rest keep
+ * their bundled price.
  */
 export type LiteLlmPrices = Record<string, Record<string, unknown>>;
+
+/** A parsed price registry: the bundled LiteLLM snapshot, with a table (an object or a path to a LiteLLM price file) overlaid. Parse once, price many calls. */
+export declare class Prices {
+  /** No source: the bundled snapshot alone. Bad input throws a `TypeError`. */
+  constructor(source?: LiteLlmPrices | string | null);
+  /** How many models it prices. */
+  readonly size: number;
+}
+
+/** One line of a {@link Cost}: which price, how many units, how much. */
+export interface CostItem {
+  /** The price file's field, e.g. `cache_read_input_token_cost`. */
+  price: string;
+  units: number;
+  /** USD per unit. */
+  unitUsd: number;
+  usd: number;
+}
+
+/** What one call cost. */
+export interface Cost {
+  /** USD (0 when not priced). */
+  usd: number;
+  /** False when no price was found: the cost is unknown, not $0. */
+  priced: boolean;
+  /** The price file's key that priced it; `null` when unpriced. */
+  model: string | null;
+  items: CostItem[];
+}
+
+export interface CostOptions {
+  /** e.g. `openai`, `anthropic`, `gemini`, `azure`: `provider/model` keys are tried first. */
+  provider?: string | null;
+  /** Default: the bundled LiteLLM snapshot. */
+  prices?: Prices | LiteLlmPrices | string | null;
+}
+
+/**
+ * The price of one call at LiteLLM's prices (U4). `usage` is any SDK's
+ * usage or a whole response (then `model` may be `null` or `''`: the
+ * response's own model is priced). A usage with no token field usagebook
+ * recognises throws a `TypeError` naming its keys.
+ */
+export declare function cost(model: string | null | undefined, usage: UsageInput, options?: CostOptions): Cost;
 
 /** Options of {@link Ledger}. */
 export interface LedgerOptions {
@@ -182,13 +308,26 @@ export interface LedgerOptions {
   timezone?: string;
   /** An unsettled hold stops reserving after this long (default 900). */
   holdTtlS?: number;
-  /** A path to a LiteLLM price file, or the table itself: commits without `costActualUsd` are priced from `usage`. */
-  prices?: string | LiteLlmPrices | null;
+  /**
+   * Commits without `costActualUsd` are priced from `usage` at these prices:
+   * a path to a LiteLLM price file, the table itself or a {@link Prices},
+   * overlaid on the bundled LiteLLM snapshot (the default).
+   */
+  prices?: string | LiteLlmPrices | Prices | null;
+  /**
+   * Strict mode refuses a commit on a model without a price and without an
+   * estimate (it would count $0); `true` lets it through, counted in
+   * `health().unpricedCommits`. Default false.
+   */
+  allowUnpriced?: boolean;
   /** How long `close` may take to drain the queue (default 30000). */
   closeDeadlineMs?: number;
 }
 
 export type LedgerEventType = 'precheck_hold' | 'commit' | 'cancel' | 'adjust';
+
+/** A ledger usage: anything {@link UsageInput} is, or the ledger's own camelCase numbers (`tokensIn`, `tokensOut`, `cachedTokens`, `reasoningTokens`, `images`, `audioSeconds`). */
+export type LedgerUsage = UsageInput | Record<string, number>;
 
 /** One ledger event (L1). Fields are checked when written; a bad one throws a `TypeError` naming it. */
 export interface LedgerEvent {
@@ -198,8 +337,13 @@ export interface LedgerEvent {
   /** Required for holds and commits. */
   provider?: string;
   model?: string;
-  /** Numbers >= 0: `tokensIn`, `tokensOut`, `cachedTokens`, `reasoningTokens`, `images`, `audioSeconds`, ... (stored in snake_case). */
-  usage?: Record<string, number>;
+  /**
+   * Any provider SDK's usage or a whole response (stored in usagebook's
+   * canonical vocabulary), or the ledger's own numbers `tokensIn`,
+   * `tokensOut`, `cachedTokens`, ... A usage with no token field usagebook
+   * recognises is refused naming its keys.
+   */
+  usage?: LedgerUsage;
   /** The estimate (what a hold reserves), USD. */
   costEstUsd?: number;
   /** The actual cost, USD; for an `adjust` the correction (may be negative). */
@@ -245,9 +389,11 @@ export declare class Hold {
    * Records the spend (the actual cost if given, else `usage` priced, else
    * the estimate for an unpriced model) and releases the reservation.
    * Resolves once queued, or with `sync` once committed. A refused commit
-   * (bad `usage`) leaves the hold open.
+   * (a `usage` usagebook cannot read, an unpriced model without an
+   * estimate in strict mode) rejects with a `TypeError` and leaves the
+   * hold open.
    */
-  commit(args?: { usage?: Record<string, number>; costActualUsd?: number | null; sync?: boolean }): Promise<void>;
+  commit(args?: { usage?: LedgerUsage; costActualUsd?: number | null; sync?: boolean }): Promise<void>;
   /** Releases the reservation without spend. */
   cancel(args?: { sync?: boolean }): Promise<void>;
 }
@@ -283,6 +429,10 @@ export interface LedgerHealth {
   rejected: number;
   expiredHolds: number;
   openHolds: number;
+  /** Commits settled without a price since open (at their estimate, or $0 with `allowUnpriced`). */
+  unpricedCommits: number;
+  /** What those commits counted, USD. */
+  unpricedSpendUsd: number;
   lastCommitAt: Date | null;
   lastError: string | null;
   schemaVersion: number;

@@ -6,11 +6,13 @@
 // TypeErrors) and reads the caller's objects in JS, so the native call per
 // event takes numbers only: that is where the speed comes from
 // (PERFORMANCE.md). Every behaviour (stamping, totals, retention, files,
-// recovery, locking) lives in the core.
+// recovery, locking, what a provider's usage fields mean, prices) lives in
+// the core.
 
 const native = require('./native.js');
 
 const { NativeTracker } = native;
+const { usageJson, cost, Prices } = require('./usage.js');
 
 /** The package version (= the crate version, B5). */
 const VERSION = native.VERSION;
@@ -184,12 +186,16 @@ class Tracker {
     if (usage === null || typeof usage !== 'object') {
       throw invalid(`trackUsage: usage must be an object, got ${show(usage)}`);
     }
-    const p = usage.promptTokens;
-    const c = usage.completionTokens;
-    const t = usage.totalTokens;
-    if (!(Number.isSafeInteger(p) && p >= 0)) throw badCount('promptTokens', p);
-    if (!(Number.isSafeInteger(c) && c >= 0)) throw badCount('completionTokens', c);
-    if (!(Number.isSafeInteger(t) && t >= 0)) throw badCount('totalTokens', t);
+    let p = usage.promptTokens;
+    let c = usage.completionTokens;
+    let t = usage.totalTokens;
+    if (!(Number.isSafeInteger(p) && p >= 0 && Number.isSafeInteger(c) && c >= 0 && Number.isSafeInteger(t) && t >= 0)) {
+      // Not T1 counts: any other SDK shape, read by the core (or bad T1).
+      const counts = sdkCounts(usage, p, c, t);
+      p = counts[0];
+      c = counts[1];
+      t = counts[2];
+    }
     let d = log.durationMs;
     if (d === undefined || d === null) {
       d = NaN;
@@ -391,6 +397,28 @@ function badCount(field, v) {
   return invalid(`trackUsage: usage.${field} must be a non-negative integer, got ${show(v)}`);
 }
 
+// `trackUsage`'s slow path: a provider SDK's usage (OpenAI Chat or
+// Responses, Anthropic, Gemini `usageMetadata`, Bedrock) or a whole
+// response, read by the core's one adapter: [promptTokens (every input
+// token, cache reads and writes included), completionTokens, totalTokens].
+function sdkCounts(usage, p, c, t) {
+  if (p !== undefined || c !== undefined) {
+    // T1 camelCase, checked as T1 (all three counts, integers).
+    if (!(Number.isSafeInteger(p) && p >= 0)) throw badCount('promptTokens', p);
+    if (!(Number.isSafeInteger(c) && c >= 0)) throw badCount('completionTokens', c);
+    throw badCount('totalTokens', t);
+  }
+  const json = usageJson(usage, 'trackUsage');
+  try {
+    return native.trackerCounts(json);
+  } catch (e) {
+    if (e && e.code === ErrorCodes.INVALID_ARGUMENT) {
+      throw invalid(`trackUsage: ${String(e.message).replace(/^invalid argument: /, '')}`);
+    }
+    throw e;
+  }
+}
+
 /** Persists totals (and optionally logs) under `<baseDir>/llm-usage` (T6–T11). */
 class FileBackedLlmUsageTracker extends Tracker {
   constructor(baseDir, options) {
@@ -439,6 +467,8 @@ module.exports = {
   Ledger,
   Hold,
   BudgetExceededError,
+  cost,
+  Prices,
   ErrorCodes,
   VERSION,
 };

@@ -1,4 +1,5 @@
-// ES module entry of usagebook: the same classes as the CommonJS entry.
+// ES module entry of usagebook: the same classes and functions as the
+// CommonJS entry.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -11,6 +12,8 @@ export const {
   Ledger,
   Hold,
   BudgetExceededError,
+  cost,
+  Prices,
   ErrorCodes,
   VERSION,
 } = usagebook;

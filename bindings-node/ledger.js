@@ -10,6 +10,7 @@
 // pool, so the event loop keeps running.
 
 const { NativeLedger } = require('./native.js');
+const { usageOf, stringify, nativePrices, Prices } = require('./usage.js');
 
 const INVALID_ARGUMENT = 'USAGEBOOK_INVALID_ARGUMENT';
 const CLOSED = 'USAGEBOOK_CLOSED';
@@ -64,6 +65,7 @@ const CAMEL = {
   flush_interval_ms: 'flushIntervalMs',
   daily_budget_usd: 'dailyBudgetUsd',
   hold_ttl_s: 'holdTtlS',
+  allow_unpriced: 'allowUnpriced',
 };
 const SNAKE_RE = new RegExp(`\\b(${Object.keys(CAMEL).join('|')})\\b`, 'g');
 
@@ -130,8 +132,8 @@ function snake(key) {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-// `usage` and `timing`: numbers, keys stored in snake_case (`tokensIn` is
-// `tokens_in`, the name pricing reads).
+// `timing` (and the ledger's own camelCase usage): numbers, keys stored in
+// snake_case (`tokensIn` is `tokens_in`).
 function numberMap(v, field, where, allowNull) {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'object' || Array.isArray(v)) throw invalid(`${where}: ${field} must be an object, got ${show(v)}`);
@@ -145,6 +147,21 @@ function numberMap(v, field, where, allowNull) {
     out[snake(k)] = x;
   }
   return out;
+}
+
+// `usage`: any provider SDK's usage (OpenAI Chat or Responses, Anthropic,
+// Gemini `usageMetadata`, Bedrock, the tracker's `promptTokens`), or a whole
+// response, goes to the core unchanged: its one adapter reads it at write
+// time and the ledger stores it in the canonical vocabulary. The ledger's
+// own camelCase names (`tokensIn`, `tokensOut`, `cachedTokens`, ...) are
+// still written in snake_case, as before.
+function usageArg(v, where) {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalid(`${where}: usage must be an object, got ${show(v)}`);
+  if ((v.tokensIn !== undefined && v.tokensIn !== null) || (v.tokensOut !== undefined && v.tokensOut !== null)) {
+    return numberMap(v, 'usage', where, false);
+  }
+  return usageOf(v);
 }
 
 // The caller's event as the core's JSON (the core validates the rest and
@@ -161,8 +178,10 @@ function eventJson(ev, where) {
       throw invalid(`${where}: unknown event field ${JSON.stringify(key)}; known: ${Object.keys(EVENT_KEYS).join(', ')}`);
     }
     if (v === undefined || v === null) continue;
-    if (key === 'usage' || key === 'timing') {
-      out[to] = numberMap(v, key, where, key === 'timing');
+    if (key === 'usage') {
+      out[to] = usageArg(v, where);
+    } else if (key === 'timing') {
+      out[to] = numberMap(v, key, where, true);
     } else if (key === 'timestamp') {
       if (Object.prototype.toString.call(v) === '[object Date]') {
         const ms = Date.prototype.getTime.call(v);
@@ -182,7 +201,8 @@ function eventJson(ev, where) {
       out[to] = v;
     }
   }
-  return JSON.stringify(out);
+  // Checks what JSON would lose in `usage` (NaN, bigints, cycles).
+  return stringify(out, where, 'event');
 }
 
 function optString(v, field, where) {
@@ -196,16 +216,20 @@ function reqString(v, field, where) {
   return v;
 }
 
-const OPTION_KEYS = ['mode', 'batchSize', 'flushIntervalMs', 'dailyBudgetUsd', 'timezone', 'holdTtlS', 'prices', 'closeDeadlineMs'];
+const OPTION_KEYS = ['mode', 'batchSize', 'flushIntervalMs', 'dailyBudgetUsd', 'timezone', 'holdTtlS', 'prices', 'allowUnpriced', 'closeDeadlineMs'];
 
+// [options JSON, inline prices JSON, Prices registry]: `prices` is a path
+// (the core reads it), an object in LiteLLM's format, or a `Prices`; each
+// is overlaid on the bundled snapshot.
 function ledgerOptions(options) {
   const where = 'Ledger';
-  if (options === undefined || options === null) return [undefined, undefined];
+  if (options === undefined || options === null) return [undefined, undefined, undefined];
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw invalid(`${where}: options must be an object, got ${show(options)}`);
   }
   const copy = {};
   let prices;
+  let registry;
   for (const key of Object.keys(options)) {
     const v = options[key];
     if (!OPTION_KEYS.includes(key)) {
@@ -214,14 +238,16 @@ function ledgerOptions(options) {
     if (v === undefined || v === null) continue;
     if (key === 'prices') {
       if (typeof v === 'string') copy.pricesPath = v;
-      else if (typeof v === 'object' && !Array.isArray(v)) prices = JSON.stringify(v);
-      else throw invalid(`${where}: prices must be a path or an object in LiteLLM's format, got ${show(v)}`);
+      else if (v instanceof Prices) registry = nativePrices(v, where);
+      else if (typeof v === 'object' && !Array.isArray(v)) prices = stringify(v, where, 'prices');
+      else throw invalid(`${where}: prices must be a path, an object in LiteLLM's format or a Prices, got ${show(v)}`);
       continue;
     }
+    if (key === 'allowUnpriced' && typeof v !== 'boolean') throw invalid(`${where}: option allowUnpriced must be a boolean, got ${show(v)}`);
     if (typeof v === 'number' && !Number.isFinite(v)) throw invalid(`${where}: option ${key} must be a finite number, got ${v}`);
     copy[key] = v;
   }
-  return [JSON.stringify(copy), prices];
+  return [JSON.stringify(copy), prices, registry];
 }
 
 // Ledgers still open at process exit are closed (their queue drained) on
@@ -266,7 +292,12 @@ class Hold {
       this.#settled = false; // refused: the hold stays open
       return Promise.reject(e);
     }
-    return p;
+    // With `sync` a refusal (bad usage, an unpriced commit in strict mode)
+    // arrives asynchronously: the hold stays open then too.
+    return p.catch((e) => {
+      if (e && e.code === INVALID_ARGUMENT) this.#settled = false;
+      throw e;
+    });
   }
 
   /**
@@ -328,8 +359,8 @@ class Ledger {
     if (typeof path !== 'string' || path.length === 0) {
       throw invalid(`Ledger: path must be a non-empty string, got ${show(path)}`);
     }
-    const [json, prices] = ledgerOptions(options);
-    this.#native = call('Ledger', () => NativeLedger.open(path, json, prices));
+    const [json, prices, registry] = ledgerOptions(options);
+    this.#native = call('Ledger', () => NativeLedger.open(path, json, prices, registry));
     this.#strict = this.#native.mode === 'strict_budget';
     this.#exitRef = watchForExit(this);
   }

@@ -14,10 +14,12 @@ export declare class NativeLedger {
   /**
    * `new Ledger(path, options)`: `optionsJson` in the core's camelCase
    * keys (`mode`, `batchSize`, `flushIntervalMs`, `dailyBudgetUsd`,
-   * `timezone`, `holdTtlS`, `pricesPath`); `pricesJson` a LiteLLM price
-   * table given inline.
+   * `timezone`, `holdTtlS`, `pricesPath`, `allowUnpriced`,
+   * `closeDeadlineMs`); `pricesJson` a LiteLLM price table given inline,
+   * or `prices` a `Prices` registry. Either is overlaid on the bundled
+   * snapshot, as `pricesPath` is (its models win).
    */
-  static open(path: string, optionsJson?: string | undefined | null, pricesJson?: string | undefined | null): NativeLedger
+  static open(path: string, optionsJson?: string | undefined | null, pricesJson?: string | undefined | null, prices?: NativePrices | undefined | null): NativeLedger
   /** `"best_effort"` or `"strict_budget"`. */
   get mode(): string
   /**
@@ -46,6 +48,27 @@ export declare class NativeLedger {
   closeSync(): void
   /** X2 health as the core's JSON. */
   healthJson(): string
+}
+
+/**
+ * A price registry: the bundled LiteLLM snapshot, or the caller's LiteLLM
+ * table (inline or a file) overlaid on it (its models win).
+ */
+export declare class NativePrices {
+  /** The bundled snapshot (parsed once per process). */
+  static bundled(): NativePrices
+  /** A table in LiteLLM's format (JSON text), overlaid on the snapshot. */
+  static fromJson(pricesJson: string): NativePrices
+  /** A LiteLLM price file, overlaid on the snapshot. */
+  static fromPath(path: string): NativePrices
+  /** How many models it prices. */
+  get size(): number
+  /**
+   * The cost of one call as the core's JSON (`{usd, priced, model,
+   * items: [{price, units, unit_usd, usd}]}`). `model` empty: the
+   * response's own `model`. Priced at the entries in force now.
+   */
+  costJson(model: string, usageJson: string, provider?: string | undefined | null): string
 }
 
 /** One core tracker. Created by the factories; the facade owns it. */
@@ -111,6 +134,15 @@ export interface LogColumns {
    */
   data: Float64Array
 }
+
+/**
+ * `trackUsage`'s slow path: a usage in any shape the core reads (OpenAI
+ * Chat and Responses, Anthropic, Gemini, Bedrock, a whole response) as the
+ * T1 counts `[promptTokens, completionTokens, totalTokens]` (inclusive
+ * input, output, total). A value with no token field the core knows is a
+ * `USAGEBOOK_INVALID_ARGUMENT` naming its keys.
+ */
+export declare function trackerCounts(usageJson: string): Array<number>
 
 /** The package version, the crate version (B5). */
 export declare const VERSION: string

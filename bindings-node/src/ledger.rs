@@ -14,6 +14,7 @@
 //! fields, which the facade turns into a `BudgetExceededError`.
 
 use crate::errors::{guard, to_napi};
+use crate::pricing::NativePrices;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::{json, Value};
@@ -22,7 +23,7 @@ use usagebook_core::ledger::money::{nano_to_usd, usd_to_nano};
 use usagebook_core::ledger::{
     BudgetMode, Hold, Ledger, LedgerEvent, LedgerOptions, PriceRegistry, Scope,
 };
-use usagebook_core::Error;
+use usagebook_core::{Error, TokenUsage};
 
 pub(crate) const BUDGET_EXCEEDED: &str = "USAGEBOOK_BUDGET_EXCEEDED";
 
@@ -55,8 +56,32 @@ fn now_s() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// The facade's event JSON as a core event. `usage` may be in any provider
+/// SDK's shape (nested details, strings such as `service_tier`, a whole
+/// response): it is read by the core's one adapter first, so the event is
+/// validated in the canonical vocabulary (`input`, `output`, `cache_read`,
+/// ...), and a response's `model` fills a missing one. A usage with no
+/// token field the core knows is refused naming its keys.
 fn event(json: &str) -> JsResult<LedgerEvent> {
-    LedgerEvent::from_json_str(json, now_s()).map_err(ledger_err)
+    let mut v: Value = serde_json::from_str(json)
+        .map_err(|e| ledger_err(Error::invalid(format!("event is not valid JSON: {e}"))))?;
+    let Some(o) = v.as_object_mut() else {
+        return LedgerEvent::from_json_str(json, now_s()).map_err(ledger_err);
+    };
+    let read = match o.get("usage") {
+        Some(u @ Value::Object(m)) if !m.is_empty() => TokenUsage::read(u).map_err(ledger_err)?,
+        _ => return LedgerEvent::from_json_str(json, now_s()).map_err(ledger_err),
+    };
+    let no_model = o
+        .get("model")
+        .is_none_or(|m| m.is_null() || m.as_str() == Some(""));
+    if no_model {
+        if let Some(m) = read.model {
+            o.insert("model".into(), Value::String(m));
+        }
+    }
+    o.insert("usage".into(), read.usage.to_json());
+    LedgerEvent::from_json_str(&v.to_string(), now_s()).map_err(ledger_err)
 }
 
 fn hold_json(h: &Hold) -> String {
@@ -179,19 +204,25 @@ pub struct NativeLedger {
 impl NativeLedger {
     /// `new Ledger(path, options)`: `optionsJson` in the core's camelCase
     /// keys (`mode`, `batchSize`, `flushIntervalMs`, `dailyBudgetUsd`,
-    /// `timezone`, `holdTtlS`, `pricesPath`); `pricesJson` a LiteLLM price
-    /// table given inline.
+    /// `timezone`, `holdTtlS`, `pricesPath`, `allowUnpriced`,
+    /// `closeDeadlineMs`); `pricesJson` a LiteLLM price table given inline,
+    /// or `prices` a `Prices` registry. Either is overlaid on the bundled
+    /// snapshot, as `pricesPath` is (its models win).
     #[napi(factory, catch_unwind)]
     pub fn open(
         path: String,
         options_json: Option<String>,
         prices_json: Option<String>,
+        prices: Option<&NativePrices>,
     ) -> Result<NativeLedger, String> {
         guard(|| {
             let mut opts = LedgerOptions::from_json(options_json.as_deref()).map_err(ledger_err)?;
             if let Some(p) = prices_json {
-                let reg = PriceRegistry::from_litellm_json(&p).map_err(ledger_err)?;
-                opts.prices = Some(Arc::new(reg));
+                let own = PriceRegistry::from_litellm_json(&p).map_err(ledger_err)?;
+                opts.prices = Some(Arc::new(PriceRegistry::bundled().overlaid(&own)));
+            }
+            if let Some(p) = prices {
+                opts.prices = Some(p.reg.clone());
             }
             let ledger = Ledger::open(&path, opts).map_err(ledger_err)?;
             Ok(NativeLedger {

@@ -12,6 +12,9 @@
 //!   dispatch costs more than the whole tracker call, so these two bypass it.
 //! - `NativeLedger` (napi-rs class): the budget ledger; calls that wait for
 //!   its writer are Promises on the libuv pool.
+//! - `pricing`: usage in any provider SDK's shape through the core's one
+//!   adapter (`trackUsage`'s slow path), and the price function
+//!   (`NativePrices`, behind `cost()` and `Prices`).
 //!
 //! N-API only (no V8 API), so one build serves Node and Electron.
 
@@ -19,9 +22,11 @@ mod errors;
 mod fast;
 mod ledger;
 mod native;
+mod pricing;
 
 pub use ledger::NativeLedger;
 pub use native::{LogColumns, NativeTracker};
+pub use pricing::{tracker_counts, NativePrices};
 
 /// The package version, the crate version (B5).
 #[napi_derive::napi]

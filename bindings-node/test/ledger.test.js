@@ -6,8 +6,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { Ledger, Hold, BudgetExceededError, ErrorCodes } = require('..');
+const { Ledger, Hold, BudgetExceededError, ErrorCodes, Prices } = require('..');
 const { tmpDir } = require('./helpers');
+const sdk = require('./fixtures/sdk');
 
 const root = path.join(__dirname, '..');
 
@@ -302,4 +303,134 @@ test('docs/node.md: the Ledger example runs as written, twice', (t) => {
   };
   assert.equal(run(), 'spent today $0.0400, reserved $0.0000');
   assert.equal(run(), 'spent today $0.0800, reserved $0.0000');
+});
+
+// ---- U2/U4/L12: SDK usage priced at the bundled LiteLLM prices (issue 9) ----
+
+const near = (got, want, what) => assert.ok(Math.abs(got - want) < 1e-12, `${what}: ${got} != ${want}`);
+const refused = (re) => (e) => e instanceof TypeError && e.code === ErrorCodes.INVALID_ARGUMENT && re.test(e.message);
+
+test('L12 U2 strict budget, bundled prices: OpenAI Chat, Responses, Anthropic and Gemini usage JSON record their cost; the reserve that would pass the budget is refused', async (t) => {
+  const l = new Ledger(dbPath(t), { mode: 'strict_budget', dailyBudgetUsd: 0.04 });
+  const calls = [
+    ['openai', 'gpt-4o', sdk.openaiChat.usage, 0.00725],
+    ['openai', 'gpt-4o', sdk.openaiResponse.usage, 0.00725],
+    // input_tokens 200 + 1000 read + 5000 written, each at its own price.
+    ['anthropic', 'claude-sonnet-4-5', sdk.anthropicMessage.usage, 0.0204],
+    ['gemini', 'gemini-2.5-flash', sdk.geminiResponse.usageMetadata, 0.001502],
+  ];
+  let spent = 0;
+  for (const [i, [provider, model, usage, usd]] of calls.entries()) {
+    const h = await l.reserve({ traceId: `call-${i}`, provider, model, estimateUsd: 0.001 });
+    await h.commit({ usage, sync: i % 2 === 1 });
+    spent += usd;
+    near(await l.spendToday(), spent, `after ${model}`);
+    near(await l.spendToday(`model:${model}`), calls.filter((c, j) => j <= i && c[1] === model).reduce((s, c) => s + c[3], 0), model);
+  }
+  near(spent, 0.036402, 'total');
+  assert.equal(await l.reservedToday(), 0);
+  // 0.036402 + 0.004 > 0.04: refused, nothing reserved ...
+  const err = await l.reserve({ traceId: 'next', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.004 }).then(
+    () => assert.fail('the reserve passed the budget'),
+    (e) => e,
+  );
+  assert.ok(err instanceof BudgetExceededError);
+  near(err.spent, 0.036402, 'BudgetExceededError.spent');
+  assert.equal(err.limit, 0.04);
+  assert.equal(await l.reservedToday(), 0);
+  // ... and one that fits is held.
+  const fits = await l.reserve({ traceId: 'fits', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.0035 });
+  await fits.cancel();
+  assert.equal(l.health().unpricedCommits, 0);
+  await l.close();
+});
+
+test('L12 U2 whole responses and Bedrock usage as commit usage; a response names the model of an event that has none', async (t) => {
+  const db = dbPath(t);
+  const l = new Ledger(db);
+  const h = await l.reserve({ traceId: 'chat', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.5 });
+  await h.commit({ usage: sdk.openaiChat });
+  near(await l.spendToday(), 0.00725, 'ChatCompletion');
+  const m = await l.reserve({ traceId: 'msg', provider: 'anthropic', model: 'claude-sonnet-4-5-20250929', estimateUsd: 0.5 });
+  await m.commit({ usage: sdk.anthropicMessage, sync: true });
+  near(await l.spendToday('provider:anthropic'), 0.0204, 'Message');
+  const b = await l.reserve({ traceId: 'br', provider: 'bedrock_converse', model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', estimateUsd: 0.5 });
+  await b.commit({ usage: sdk.bedrockConverse.usage });
+  near(await l.spendToday('provider:bedrock_converse'), 0.0080025, 'Bedrock');
+  // writeEvent without a model: the response's model is recorded and priced.
+  l.writeEvent({ eventType: 'commit', traceId: 'resp', provider: 'openai', usage: sdk.openaiResponse });
+  near(await l.spendToday('model:gpt-4o-2024-08-06'), 0.00725, 'model from the response');
+  // The ledger's own camelCase names keep working.
+  l.writeEvent({ eventType: 'commit', traceId: 'legacy', provider: 'openai', model: 'gpt-4o-mini', usage: { tokensIn: 1200, tokensOut: 300 } });
+  near(await l.spendToday('model:gpt-4o-mini'), 0.00036, 'tokensIn/tokensOut');
+  await l.close();
+  const [spend] = await reopenSpend(db);
+  near(spend, 0.00725 + 0.0204 + 0.0080025 + 0.00725 + 0.00036, 'after a restart');
+});
+
+test('L5 U2 a commit whose usage has no token field usagebook recognises is refused naming its keys; the hold stays open', async (t) => {
+  for (const mode of ['best_effort', 'strict_budget']) {
+    const l = new Ledger(dbPath(t), { mode });
+    const h = await l.reserve({ traceId: 'x', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.1 });
+    for (const sync of [false, true]) {
+      await assert.rejects(h.commit({ usage: { tokens: 1500, cost: 0.01 }, sync }), refused(/hold\.commit: .*keys: tokens, cost/));
+      assert.equal(h.settled, false, `${mode} sync=${sync}`);
+    }
+    await assert.rejects(h.commit({ usage: 'lots' }), refused(/usage must be an object/));
+    await assert.rejects(h.commit({ usage: { prompt_tokens: NaN } }), refused(/prompt_tokens/));
+    assert.throws(() => l.writeEvent(commit('w', undefined, { usage: { foo: 1 } })), refused(/keys: foo/));
+    assert.equal(await l.reservedToday(), 0.1);
+    await h.commit({ usage: sdk.openaiChat.usage });
+    near(await l.spendToday(), 0.00725, mode);
+    await l.close();
+  }
+});
+
+test('L12 strict mode refuses a commit on an unpriced model without an estimate unless allowUnpriced; health counts unpriced commits', async (t) => {
+  const usage = { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500 };
+  const strict = new Ledger(dbPath(t), { mode: 'strict_budget', dailyBudgetUsd: 1 });
+  const h = await strict.reserve({ traceId: 'u', provider: 'acme', model: 'acme-llm-unreleased', estimateUsd: 0 });
+  for (const sync of [false, true]) {
+    await assert.rejects(h.commit({ usage, sync }), refused(/no price.*allowUnpriced/));
+    assert.equal(h.settled, false);
+  }
+  // With an estimate it settles at the estimate, flagged.
+  const e = await strict.reserve({ traceId: 'e', provider: 'acme', model: 'acme-llm-unreleased', estimateUsd: 0.02 });
+  await e.commit({ usage });
+  near(await strict.spendToday(), 0.02, 'settled at the estimate');
+  let health = strict.health();
+  assert.equal(health.unpricedCommits, 1);
+  near(health.unpricedSpendUsd, 0.02, 'unpricedSpendUsd');
+  await h.cancel();
+  await strict.close();
+
+  const allowed = new Ledger(dbPath(t), { mode: 'strict_budget', dailyBudgetUsd: 1, allowUnpriced: true });
+  const a = await allowed.reserve({ traceId: 'a', provider: 'acme', model: 'acme-llm-unreleased', estimateUsd: 0 });
+  await a.commit({ usage, sync: true });
+  assert.equal(a.settled, true);
+  assert.equal(await allowed.spendToday(), 0);
+  health = allowed.health();
+  assert.deepEqual([health.unpricedCommits, health.unpricedSpendUsd], [1, 0]);
+  await allowed.close();
+
+  // Best effort never refuses it (counts $0, flagged).
+  const be = new Ledger(dbPath(t));
+  be.writeEvent({ eventType: 'commit', traceId: 'b', provider: 'acme', model: 'acme-llm-unreleased', usage });
+  assert.equal(be.health().unpricedCommits, 1);
+  await be.close();
+  assert.throws(() => new Ledger(dbPath(t), { allowUnpriced: 'yes' }), refused(/allowUnpriced/));
+});
+
+test('L12 prices given to the ledger overlay the bundled map (an object, a file, a Prices)', async (t) => {
+  const table = { 'acme-1': { input_cost_per_token: 1e-6, output_cost_per_token: 4e-6, litellm_provider: 'acme' } };
+  const file = path.join(tmpDir(t), 'prices.json');
+  require('node:fs').writeFileSync(file, JSON.stringify(table));
+  for (const prices of [table, file, new Prices(table)]) {
+    const l = new Ledger(dbPath(t), { mode: 'strict_budget', prices });
+    l.writeEvent({ eventType: 'commit', traceId: 'a', provider: 'acme', model: 'acme-1', usage: { prompt_tokens: 1000, completion_tokens: 100 } });
+    l.writeEvent({ eventType: 'commit', traceId: 'b', provider: 'openai', model: 'gpt-4o', usage: sdk.openaiChat.usage });
+    near(await l.spendToday(), 0.0014 + 0.00725, typeof prices);
+    assert.equal(l.health().unpricedCommits, 0);
+    await l.close();
+  }
 });
