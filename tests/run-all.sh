@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of usagebook: the Rust workspace (unit, vectors, file
-# behaviour, corruption, kill -9 crash tests, CLI), the header freshness
-# check, and the C/C++ programs over the C ABI under sanitizers and valgrind.
+# behaviour, corruption, kill -9 crash tests, CLI), the comparison with
+# ccusage (npm), the header freshness check, and the C/C++ programs over
+# the C ABI under sanitizers and valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,9 @@ echo "== cargo test --workspace"
 cargo test --workspace --all-targets --exclude xtask
 # Benchmarks are compiled above (--all-targets) but not timed here: speed is
 # measured by `cargo bench` (docs/BENCHMARKS.md), never asserted in tests.
+
+echo "== Claude Code import and day/month reports against the real ccusage (E6)"
+bash tests/ccusage/run.sh
 
 echo "== include/usagebook.h is fresh"
 cargo xtask check-header

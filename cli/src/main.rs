@@ -56,9 +56,12 @@ enum Command {
     /// Reads a tracker directory (--dir, read-only and without its lock, so
     /// it works while an application has it open), an event log (--log; a
     /// missing file is an empty report), or the ledger database (--db).
-    /// Rows give requests, errors, tokens by kind and cost where known,
-    /// with a TOTAL row. Blank, malformed and duplicate lines are skipped
-    /// and counted. See docs/cli.md.
+    /// Rows give requests, errors, tokens by kind (cache reads and writes
+    /// too) and cost: an event's own cost_usd, else priced from its model
+    /// and tokens with the bundled LiteLLM prices (or --prices); requests
+    /// of unknown cost are counted per row. A TOTAL row ends the table.
+    /// Blank, malformed and duplicate lines are skipped and counted. See
+    /// docs/cli.md.
     #[command(group(clap::ArgGroup::new("store").required(true).args(["dir", "log", "db"])))]
     Report {
         #[command(flatten)]
@@ -75,20 +78,28 @@ enum Command {
         /// The same as --format json.
         #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// A price file in LiteLLM's model_prices_and_context_window.json
+        /// format, over the bundled one: prices the requests of an event
+        /// log that carry no cost of their own.
+        #[arg(long, value_name = "FILE")]
+        prices: Option<PathBuf>,
     },
     /// Import usage recorded by another tool into an event log
     ///
     /// FORMAT is one of: events (usagebook / seed 004 events.jsonl),
     /// tracker-log (LlmBridgeUsageLog JSON lines, a tracker's
     /// usage-logs.jsonl), cliproxy (CLIProxyAPI usage export, version 0 or
-    /// 1). PATH is an event log file, created if missing; importing the
-    /// same data again adds nothing. Read it with `usagebook report --log
-    /// PATH`.
+    /// 1), claude-code (Claude Code session logs: FILE is a directory such
+    /// as ~/.claude/projects, read recursively for *.jsonl, deduplicated
+    /// as ccusage does). PATH is an event log file, created if missing;
+    /// importing the same data again adds nothing. An import in which
+    /// every line is malformed fails and writes nothing. Read it with
+    /// `usagebook report --log PATH`.
     Import {
         /// The format of FILE.
         #[arg(long, value_name = "FORMAT")]
         from: String,
-        /// The file to import.
+        /// The file to import (for claude-code, a directory).
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// The event log to add the events to.
@@ -177,12 +188,14 @@ fn main() -> ExitCode {
             window,
             format,
             json,
+            prices,
         } => report(
             &mut out,
             &store,
             &by,
             &window,
             if json { "json" } else { &format },
+            prices.as_deref(),
         ),
         Command::Import { from, file, into } => import(&mut out, &from, &file, &into),
         Command::Export {
@@ -228,9 +241,15 @@ fn report(
     by: &str,
     w: &WindowArgs,
     format: &str,
+    prices: Option<&Path>,
 ) -> Result<(), Failure> {
     let format = OutputFormat::parse(format)?;
     let (zone, since_ns, until_ns) = window(w)?;
+    if prices.is_some() && store.log.is_none() {
+        return Err(Failure::Message(
+            "--prices prices the requests of an event log (--log): a tracker directory records no models, and the ledger settles its own costs".into(),
+        ));
+    }
     if by == "subject" {
         let Some(log) = &store.log else {
             return Err(Failure::Message(
@@ -256,7 +275,13 @@ fn report(
     };
     let report = match (&store.dir, &store.log, &store.db) {
         (Some(dir), _, _) => grouped::from_dir(dir, &query)?,
-        (_, Some(log), _) => grouped::from_log(log, &query)?,
+        (_, Some(log), _) => {
+            let prices = match prices {
+                Some(file) => grouped::Prices::bundled_with_file(file)?,
+                None => grouped::Prices::bundled(),
+            };
+            grouped::from_log_priced(log, &query, &prices)?
+        }
         (_, _, Some(db)) => grouped::from_db(db, &query)?,
         _ => unreachable!("clap requires one store"),
     };

@@ -241,3 +241,36 @@ fn e3_report_by_subject_in_each_format() {
         &["report", "--log", YOI, "--by", "subject", "--format", "csv"],
     );
 }
+
+#[test]
+fn e6_claude_code_logs_imported_then_reported_with_cache_columns_and_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("events.jsonl");
+    let log = log.to_str().unwrap();
+    let o = usagebook(&[
+        "import",
+        "--from",
+        "claude-code",
+        "../core/tests/fixtures/claude-code",
+        "--into",
+        log,
+    ]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.ends_with(": added 5, skipped 1; skipped 1 malformed line; left out 1 synthetic message (model <synthetic>); 4 lines without usage (user, summary, ...); read 2 files\n"),
+        "{out}"
+    );
+    golden(
+        "claude-code-day.table",
+        &["report", "--log", log, "--by", "day"],
+    );
+    golden(
+        "claude-code-model.table",
+        &["report", "--log", log, "--by", "model"],
+    );
+    golden(
+        "claude-code-model.csv",
+        &["report", "--log", log, "--by", "model", "--format", "csv"],
+    );
+}

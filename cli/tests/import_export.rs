@@ -169,7 +169,7 @@ fn ledger_databases_are_reported_and_missing_stores_are_empty_reports() {
     );
     let (out, _) = ok(&["report", "--db", s(&db), "--by", "day", "--format", "csv"]);
     assert!(
-        out.contains("\n2025-01-04,2,0,2000,400,0,0,2400,0.01,0,"),
+        out.contains("\n2025-01-04,2,0,2000,400,0,0,0,2400,0.01,0,"),
         "{out}"
     );
     let err = fails(&["export", "--db", s(&db), "--format", "jsonl"], 1);
@@ -213,11 +213,11 @@ fn demo_csv_by_day_opens_cleanly_in_a_spreadsheet() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
-        "day,requests,errors,input_tokens,output_tokens,reasoning_tokens,cached_tokens,total_tokens,cost_usd,unpriced_requests,last_used"
+        "day,requests,errors,input_tokens,output_tokens,reasoning_tokens,cache_read_tokens,cache_write_tokens,total_tokens,cost_usd,unpriced_requests,last_used"
     );
     assert!(lines.len() >= 3);
     for l in &lines {
-        assert_eq!(l.split(',').count(), 11, "{l}");
+        assert_eq!(l.split(',').count(), 12, "{l}");
         assert!(!l.contains('"'), "plain fields only: {l}");
     }
     let total: Vec<&str> = lines.last().unwrap().split(',').collect();
@@ -231,4 +231,122 @@ fn demo_csv_by_day_opens_cleanly_in_a_spreadsheet() {
             "{day}"
         );
     }
+}
+
+#[test]
+fn e7_an_import_of_nothing_but_malformed_lines_fails_for_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("usage-events.jsonl");
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "garbage\n\n{\"truncated\": \n").unwrap();
+    for format in ["events", "tracker-log", "claude-code"] {
+        let err = fails(&["import", "--from", format, s(&bad), "--into", s(&log)], 1);
+        assert!(
+            err.starts_with("usagebook: ")
+                && err.contains("nothing imported: all 2 of its non-blank lines are malformed")
+                && err.contains(&format!("--from {format}")),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    let cp = dir.path().join("cp.json");
+    std::fs::write(
+        &cp,
+        r#"{"version":1,"usage":{"apis":{"a":{"models":{"m":{"details":["x"]}}}}}}"#,
+    )
+    .unwrap();
+    let err = fails(
+        &["import", "--from", "cliproxy", s(&cp), "--into", s(&log)],
+        1,
+    );
+    assert!(err.contains("request details are malformed"), "{err}");
+    assert!(!log.exists(), "nothing written");
+    // A directory without session logs is refused too, saying where they are.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = fails(
+        &[
+            "import",
+            "--from",
+            "claude-code",
+            s(&empty),
+            "--into",
+            s(&log),
+        ],
+        1,
+    );
+    assert!(err.contains("no *.jsonl files"), "{err}");
+    let err = fails(
+        &[
+            "import",
+            "--from",
+            "claude-code",
+            s(&dir.path().join("none")),
+            "--into",
+            s(&log),
+        ],
+        1,
+    );
+    assert!(err.contains("none"), "{err}");
+}
+
+#[test]
+fn u5_report_prices_takes_a_price_file_over_the_bundled_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let prices = dir.path().join("prices.json");
+    std::fs::write(
+        &prices,
+        r#"{"llama-3.1-8b": {"litellm_provider": "local", "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}"#,
+    )
+    .unwrap();
+    let events = fixture("usagebook-events.jsonl");
+    let (out, _) = ok(&[
+        "report", "--log", &events, "--by", "model", "--format", "csv",
+    ]);
+    assert!(
+        out.contains("\nllama-3.1-8b,1,0,600,250,0,0,0,850,,1,"),
+        "{out}"
+    );
+    let (out, _) = ok(&[
+        "report",
+        "--log",
+        &events,
+        "--by",
+        "model",
+        "--format",
+        "json",
+        "--prices",
+        s(&prices),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let llama = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "llama-3.1-8b")
+        .unwrap();
+    // 600 x 1 + 250 x 2 micro-USD.
+    assert_eq!(llama["cost_usd"], 0.0011);
+    assert_eq!(llama["unpriced_requests"], 0);
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("prices.json over the bundled LiteLLM prices"),
+        "{notes}"
+    );
+    let err = fails(
+        &["report", "--dir", s(dir.path()), "--prices", s(&prices)],
+        1,
+    );
+    assert!(err.contains("--prices") && err.contains("--log"), "{err}");
+    let err = fails(
+        &[
+            "report",
+            "--log",
+            &events,
+            "--prices",
+            s(&dir.path().join("none.json")),
+        ],
+        1,
+    );
+    assert!(err.contains("none.json"), "{err}");
 }

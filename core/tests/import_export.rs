@@ -71,7 +71,8 @@ fn e4_seed_004_events_import_as_they_are_and_report_the_seeds_numbers() {
             skipped: 1,
             malformed: 1,
             blank: 1,
-            ignored: 0
+            ignored: 0,
+            ..ImportSummary::default()
         }
     );
     assert_eq!(s.describe(), "added 7, skipped 1; skipped 1 malformed line");
@@ -161,7 +162,8 @@ fn t7_tracker_logs_import_idempotently_and_round_trip() {
             skipped: 0,
             malformed: 1,
             blank: 1,
-            ignored: 0
+            ignored: 0,
+            ..ImportSummary::default()
         }
     );
     let r = grouped::from_log(&log, &Query::new(GroupBy::Bridge)).unwrap();
@@ -206,7 +208,8 @@ fn g6_cliproxy_export_imports_deduplicated_on_its_key_and_round_trips() {
             skipped: 1,
             malformed: 1,
             blank: 0,
-            ignored: 1
+            ignored: 1,
+            ..ImportSummary::default()
         }
     );
     assert_eq!(

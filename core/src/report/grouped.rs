@@ -383,7 +383,11 @@ pub struct Prices {
 impl Prices {
     /// The snapshot of LiteLLM's map bundled with this build (U5).
     pub fn bundled() -> Prices {
+        // `litellm 1.110.2: <file> ...` -> `litellm 1.110.2`.
         let version: Vec<&str> = crate::pricing::BUNDLED_SOURCE
+            .split([':', '\n'])
+            .next()
+            .unwrap_or_default()
             .split_whitespace()
             .take(2)
             .collect();
@@ -674,6 +678,8 @@ pub fn from_log_priced(
             );
             let cost = match r.cost_usd {
                 Some(usd) => Some(crate::eventlog::event::usd_to_nano(usd)),
+                // Left out by --since/--until: not priced, not named.
+                None if !query.admits(r.ts_ns) => None,
                 None => pricer.price(r.bridge, r.provider, r.model, tokens.as_ref(), r.ts_ns),
             };
             agg.add(&Sample {
@@ -710,6 +716,7 @@ pub fn from_log_priced(
         );
         let cost = match v.cost_usd {
             Some(usd) => Some(crate::eventlog::event::usd_to_nano(usd)),
+            None if !query.admits(ts_ns) => None,
             None => pricer.price(bridge, provider, model, tokens.as_ref(), ts_ns),
         };
         let error = v.status.as_deref() == Some("error");

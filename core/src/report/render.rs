@@ -253,8 +253,9 @@ fn compact(v: f64) -> String {
     format!("{scaled:.0}E")
 }
 
-/// Dollars for the table: `1234`, `12.34`, `0.0123`, `-` when unknown;
-/// a `*` after a sum that leaves out requests of unknown cost.
+/// Dollars for the table: `1234`, `12.34`, `0.0123`, `0.000029` (a cost
+/// is never shown as zero when it is not), `-` when unknown; a `*` after a
+/// sum that leaves out requests of unknown cost.
 fn money(s: &Sums) -> String {
     match s.cost_nano() {
         None => "-".into(),
@@ -265,8 +266,12 @@ fn money(s: &Sums) -> String {
                 format!("{usd:.0}{mark}")
             } else if usd.abs() >= 1.0 {
                 format!("{usd:.2}{mark}")
-            } else {
+            } else if usd.abs() >= 0.0001 || n == 0 {
                 format!("{usd:.4}{mark}")
+            } else if usd.abs() >= 0.000_000_5 {
+                format!("{usd:.6}{mark}")
+            } else {
+                format!("<0.000001{mark}")
             }
         }
     }
@@ -715,9 +720,27 @@ mod tests {
             ["day", "reqs", "errs", "input", "output", "c.read", "c.write", "total", "cost", "$"],
             "{t}"
         );
-        assert!(lines[2].ends_with(" 600      200   1500  0.0123*"), "{t}");
-        assert!(lines[3].ends_with("0.0000"), "fully priced: no mark: {t}");
-        assert!(lines[5].ends_with("0.0123*"), "{t}");
+        let cells = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            cells(lines[2]),
+            [
+                "2025-10-31",
+                "4",
+                "0",
+                "1000",
+                "500",
+                "600",
+                "200",
+                "1500",
+                "0.0123*"
+            ],
+            "{t}"
+        );
+        assert!(
+            lines[3].ends_with(" 0.000001"),
+            "fully priced: no mark: {t}"
+        );
+        assert!(lines[5].ends_with(" 0.0123*"), "{t}");
         assert_eq!(lines[6], PARTIAL_COST_NOTE);
         let v = grouped_json(&r);
         assert_eq!(v["rows"][0]["cache_read_tokens"], 600);
@@ -732,6 +755,25 @@ mod tests {
             rows[1].starts_with("2025-10-31,4,0,1000,500,0,600,200,1500,0.012345,1,"),
             "{csv}"
         );
+    }
+
+    #[test]
+    fn u3_small_costs_are_never_shown_as_zero() {
+        let cost = |nano: i128, priced: u64| {
+            money(&Sums {
+                requests: 1,
+                priced_requests: priced,
+                cost_nano_usd: nano,
+                ..Sums::default()
+            })
+        };
+        assert_eq!(cost(1_234_600_000_000, 1), "1235");
+        assert_eq!(cost(12_345_000_000, 1), "12.35");
+        assert_eq!(cost(12_345_000, 1), "0.0123");
+        assert_eq!(cost(28_800, 1), "0.000029");
+        assert_eq!(cost(100, 1), "<0.000001");
+        assert_eq!(cost(0, 1), "0.0000");
+        assert_eq!(cost(0, 0), "-");
     }
 
     #[test]
