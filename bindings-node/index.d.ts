@@ -272,6 +272,10 @@ export interface CostItem {
 export interface Cost {
   /** USD (0 when not priced). */
   usd: number;
+  /** The input side of `usd` (LiteLLM's `prompt_cost`). */
+  inputUsd: number;
+  /** The output side of `usd` (LiteLLM's `completion_cost`). */
+  outputUsd: number;
   /** False when no price was found: the cost is unknown, not $0. */
   priced: boolean;
   /** The price file's key that priced it; `null` when unpriced. */
@@ -284,6 +288,8 @@ export interface CostOptions {
   provider?: string | null;
   /** Default: the bundled LiteLLM snapshot. */
   prices?: Prices | LiteLlmPrices | string | null;
+  /** When the call was made (a Date or epoch ms; default now): dated prices and off-peak hours depend on it. */
+  at?: Date | number | null;
 }
 
 /**

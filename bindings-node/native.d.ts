@@ -64,11 +64,12 @@ export declare class NativePrices {
   /** How many models it prices. */
   get size(): number
   /**
-   * The cost of one call as the core's JSON (`{usd, priced, model,
-   * items: [{price, units, unit_usd, usd}]}`). `model` empty: the
-   * response's own `model`. Priced at the entries in force now.
+   * The cost of one call as the core's JSON (`{usd, input_usd,
+   * output_usd, priced, model, items: [{price, units, unit_usd, usd}]}`).
+   * `model` empty: the response's own `model`. `at_ms`: when the call
+   * was made (dated prices and off-peak hours depend on it); absent = now.
    */
-  costJson(model: string, usageJson: string, provider?: string | undefined | null): string
+  costJson(model: string, usageJson: string, provider?: string | undefined | null, atMs?: number | undefined | null): string
 }
 
 /** One core tracker. Created by the factories; the facade owns it. */

@@ -118,14 +118,27 @@ function nativePrices(prices, where) {
   throw invalid(`${where}: prices must be a Prices, a path to a LiteLLM price file or an object in that format, got ${show(prices)}`);
 }
 
-const COST_OPTIONS = ['provider', 'prices'];
+// `at`: when the call was made, a Date or epoch ms (absent = now).
+function atArg(at, where) {
+  if (at === undefined || at === null) return undefined;
+  if (Object.prototype.toString.call(at) === '[object Date]') {
+    const ms = Date.prototype.getTime.call(at);
+    if (ms === ms) return ms;
+  } else if (typeof at === 'number' && Number.isFinite(at)) {
+    return at;
+  }
+  throw invalid(`${where}: at must be a valid Date or epoch milliseconds, got ${at instanceof Date ? 'Invalid Date' : show(at)}`);
+}
+
+const COST_OPTIONS = ['provider', 'prices', 'at'];
 
 /**
  * What one call cost at LiteLLM's prices (U4). `usage` is any provider
  * SDK's usage or a whole response (then `model` may be null or '' and the
- * response's own model is priced). An unknown model is `priced: false`,
- * never a silent $0; a usage with no token count usagebook recognises
- * throws a TypeError naming its keys.
+ * response's own model is priced). `at` (a Date or epoch ms, default now)
+ * is when the call was made: dated prices and off-peak hours depend on it.
+ * An unknown model is `priced: false`, never a silent $0; a usage with no
+ * token count usagebook recognises throws a TypeError naming its keys.
  */
 function cost(model, usage, options) {
   const where = 'cost';
@@ -137,6 +150,7 @@ function cost(model, usage, options) {
   }
   let provider;
   let prices;
+  let at;
   if (options !== undefined && options !== null) {
     if (typeof options !== 'object' || Array.isArray(options)) {
       throw invalid(`${where}: options must be an object, got ${show(options)}`);
@@ -151,18 +165,21 @@ function cost(model, usage, options) {
     if (provider !== undefined && provider !== null && typeof provider !== 'string') {
       throw invalid(`${where}: provider must be a string, got ${show(provider)}`);
     }
+    at = atArg(options.at, where);
   }
   const reg = nativePrices(prices, where);
   const json = usageJson(usage, where);
   let out;
   try {
-    out = reg.costJson(model ?? '', json, provider ?? null);
+    out = reg.costJson(model ?? '', json, provider ?? null, at ?? null);
   } catch (e) {
     throw fromNative(e, where);
   }
   const c = JSON.parse(out);
   return {
     usd: c.usd,
+    inputUsd: c.input_usd,
+    outputUsd: c.output_usd,
     priced: c.priced,
     model: c.model,
     items: c.items.map((i) => ({ price: i.price, units: i.units, unitUsd: i.unit_usd, usd: i.usd })),

@@ -98,21 +98,28 @@ impl NativePrices {
         self.reg.len() as u32
     }
 
-    /// The cost of one call as the core's JSON (`{usd, priced, model,
-    /// items: [{price, units, unit_usd, usd}]}`). `model` empty: the
-    /// response's own `model`. Priced at the entries in force now.
+    /// The cost of one call as the core's JSON (`{usd, input_usd,
+    /// output_usd, priced, model, items: [{price, units, unit_usd, usd}]}`).
+    /// `model` empty: the response's own `model`. `at_ms`: when the call
+    /// was made (dated prices and off-peak hours depend on it); absent = now.
     #[napi(catch_unwind)]
     pub fn cost_json(
         &self,
         model: String,
         usage_json: String,
         provider: Option<String>,
+        at_ms: Option<f64>,
     ) -> Result<String, String> {
         guard(|| {
             let usage = parse(&usage_json, "usage")?;
             let provider = provider.as_deref().filter(|p| !p.is_empty());
-            let c = cost_of_value(&model, &usage, provider, Some(&self.reg), now_ms())
-                .map_err(to_napi)?;
+            let at = match at_ms {
+                None => now_ms(),
+                Some(ms) if ms.is_finite() && ms.abs() <= 8.64e15 => ms.round() as i64,
+                Some(ms) => return Err(invalid(format!("at must be a valid Date, got {ms}"))),
+            };
+            let c =
+                cost_of_value(&model, &usage, provider, Some(&self.reg), at).map_err(to_napi)?;
             Ok(c.to_json().to_string())
         })
     }
@@ -141,7 +148,7 @@ mod tests {
         let usage = r#"{"prompt_tokens":1000,"completion_tokens":500,"prompt_tokens_details":{"cached_tokens":200}}"#;
         let c: Value = serde_json::from_str(
             &NativePrices::bundled()
-                .cost_json("gpt-4o".into(), usage.into(), Some("openai".into()))
+                .cost_json("gpt-4o".into(), usage.into(), Some("openai".into()), None)
                 .unwrap(),
         )
         .unwrap();
@@ -149,10 +156,15 @@ mod tests {
         let own =
             NativePrices::from_json(r#"{"acme-1":{"input_cost_per_token":1e-6}}"#.into()).unwrap();
         assert_eq!(own.size(), NativePrices::bundled().size() + 1);
-        let c: Value =
-            serde_json::from_str(&own.cost_json("acme-1".into(), usage.into(), None).unwrap())
-                .unwrap();
+        let c: Value = serde_json::from_str(
+            &own.cost_json("acme-1".into(), usage.into(), None, Some(0.0))
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(c["priced"], true);
         assert!(NativePrices::from_json("[]".into()).is_err());
+        assert!(own
+            .cost_json("acme-1".into(), usage.into(), None, Some(f64::NAN))
+            .is_err());
     }
 }

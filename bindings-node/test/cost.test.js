@@ -54,7 +54,9 @@ for (const file of vectorFiles) {
 test('U4 cost() of SDK responses: a whole response prices its own model; the result is camelCase', () => {
   const c = cost(null, sdk.openaiChat);
   close(c.usd, 0.00725, 'ChatCompletion');
-  assert.deepEqual(Object.keys(c), ['usd', 'priced', 'model', 'items']);
+  assert.deepEqual(Object.keys(c), ['usd', 'inputUsd', 'outputUsd', 'priced', 'model', 'items']);
+  close(c.inputUsd, 0.00225, 'inputUsd');
+  close(c.outputUsd, 0.005, 'outputUsd');
   assert.equal(c.priced, true);
   assert.equal(c.model, 'gpt-4o-2024-08-06');
   assert.deepEqual(
@@ -85,7 +87,7 @@ test('U4 cost() of SDK responses: a whole response prices its own model; the res
 test('U4 prices: an object or a file in LiteLLM format overlays the bundled map; Prices parses once', (t) => {
   const table = { 'acme-1': { input_cost_per_token: 1e-6, output_cost_per_token: 4e-6, litellm_provider: 'acme' } };
   const usage = { prompt_tokens: 1000, completion_tokens: 100 };
-  assert.deepEqual(cost('acme-1', usage), { usd: 0, priced: false, model: null, items: [] });
+  assert.deepEqual(cost('acme-1', usage), { usd: 0, inputUsd: 0, outputUsd: 0, priced: false, model: null, items: [] });
   close(cost('acme-1', usage, { prices: table }).usd, 0.0014, 'object');
   // The bundled models are still priced with a table given.
   close(cost('gpt-4o', sdk.openaiChat.usage, { prices: table }).usd, 0.00725, 'overlay keeps the snapshot');
@@ -113,6 +115,8 @@ test('U4 X1 bad arguments are TypeErrors naming what is wrong; an unrecognised u
   assert.throws(() => cost('gpt-4o', sdk.openaiChat, { provider: 5 }), isInvalid(/provider/));
   assert.throws(() => cost('gpt-4o', sdk.openaiChat, { pricing: {} }), isInvalid(/pricing/));
   assert.throws(() => cost('gpt-4o', sdk.openaiChat, 'openai'), isInvalid(/options/));
+  assert.throws(() => cost('gpt-4o', sdk.openaiChat, { at: new Date(NaN) }), isInvalid(/at must be/));
+  assert.throws(() => cost('gpt-4o', sdk.openaiChat, { at: 'yesterday' }), isInvalid(/at must be/));
   assert.throws(() => cost('gpt-4o', { prompt_tokens: -1 }), isInvalid(/prompt_tokens/));
   assert.throws(() => cost('gpt-4o', { prompt_tokens: NaN }), isInvalid(/prompt_tokens/));
   assert.throws(() => cost('gpt-4o', { prompt_tokens: 10n }), isInvalid(/JSON/));
@@ -167,4 +171,16 @@ test('docs/node.md: the Cost example runs as written and prints what its comment
     const m = l.match(/; \/\/ (.*)$/);
     if (m) assert.equal(printed[i], m[1], l);
   });
+});
+
+test('U4 at: when the call was made picks the price in force then (an effective-dated entry)', () => {
+  // A dated price: usagebook_model names the model it is a price of, from that instant on.
+  const prices = new Prices({
+    'acme-2': { input_cost_per_token: 1e-6 },
+    'acme-2 from 2026': { usagebook_model: 'acme-2', usagebook_effective_from: '2026-01-01T00:00:00Z', input_cost_per_token: 2e-6 },
+  });
+  const usage = { prompt_tokens: 1000, completion_tokens: 0 };
+  close(cost('acme-2', usage, { prices, at: new Date('2025-06-01T00:00:00Z') }).usd, 0.001, 'before');
+  close(cost('acme-2', usage, { prices, at: Date.parse('2026-06-01T00:00:00Z') }).usd, 0.002, 'after (epoch ms)');
+  close(cost('acme-2', usage, { prices }).usd, 0.002, 'now');
 });

@@ -31,7 +31,8 @@ async function sdkShapes(): Promise<number> {
   const byName: Cost = cost('claude-sonnet-4-5', messageUsage, { provider: 'anthropic' });
   const own = new Prices({ 'my-model': { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6 } });
   const mine: boolean = cost('my-model', responseUsage, { prices: own }).priced;
-  cost('gpt-4o', chatUsage, { prices: './prices.json' });
+  cost('gpt-4o', chatUsage, { prices: './prices.json', at: new Date() });
+  const split: number = cost('gpt-4o', chatUsage, { at: Date.now() }).inputUsd + c.outputUsd;
   cost(null, response, { provider: 'openai', prices: { 'gpt-4o': { input_cost_per_token: 2.5e-6 } } });
 
   const ledger = new Ledger('./ledger.db', { mode: 'strict_budget', dailyBudgetUsd: 1, allowUnpriced: true, prices: own });
@@ -43,11 +44,13 @@ async function sdkShapes(): Promise<number> {
   const h: LedgerHealth = ledger.health();
   const unpriced: number = h.unpricedCommits + h.unpricedSpendUsd;
   await ledger.close();
-  return unit + unpriced + (mine ? 1 : 0) + byName.usd + (key === null ? 0 : 1);
+  return unit + unpriced + split + (mine ? 1 : 0) + byName.usd + (key === null ? 0 : 1);
 }
 
 // @ts-expect-error a usage is an object, not a number
 cost('gpt-4o', 5);
+// @ts-expect-error at is a Date or epoch ms
+cost('gpt-4o', { prompt_tokens: 1, completion_tokens: 1 }, { at: 'now' });
 // @ts-expect-error Prices takes a table or a path
 new Prices(42);
 // @ts-expect-error allowUnpriced is a boolean
