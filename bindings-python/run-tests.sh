@@ -21,6 +21,11 @@ echo "== fresh virtualenv ($("$python" --version))"
 venv_py="$work/venv/bin/python"
 # Pinned: stubtest's checks and mypy's grow with releases; bump on purpose.
 "$venv_py" -m pip install --quiet --disable-pip-version-check maturin==1.16.0 pytest==9.2.0 mypy==2.4.1
+# The real things the tests compare with (U2, U4): the provider SDKs'
+# usage objects, and LiteLLM's shipped price file and cost_per_token as the
+# pricing oracle. Pinned: the bundled price snapshot is this litellm's
+# (core/prices/SOURCE); bump them together.
+"$venv_py" -m pip install --quiet --disable-pip-version-check litellm==1.110.2 openai==3.60.0 anthropic==2.16.0
 
 echo "== maturin build --release (abi3, CPython >= 3.10; and the CPython 3.9 wheel)"
 (cd "$here" && "$work/venv/bin/maturin" build --release --quiet -o "$work/wheels39" --features abi3-py39)

@@ -197,7 +197,8 @@ pub fn usage(u: &Bound<'_, PyAny>) -> PyResult<Usage> {
     // Everything else (SDK objects, details, Anthropic cache tokens, whole
     // responses) is read by the core's one adapter.
     let map = usage_json(Some(u), "usage")?;
-    let read = usagebook_core::TokenUsage::read(&Value::Object(map)).map_err(crate::errors::from_core)?;
+    let read =
+        usagebook_core::TokenUsage::read(&Value::Object(map)).map_err(crate::errors::from_core)?;
     Ok(read.usage.to_tracker())
 }
 
@@ -566,25 +567,58 @@ pub fn usage_json(
             }
         }
     }
-    if let Some(d) = o.getattr_opt(intern!(py, "__dict__"))? {
-        if d.is_instance_of::<PyDict>() {
-            // Plain objects: public attributes only.
-            let d = d.cast::<PyDict>()?;
-            let public = PyDict::new(py);
-            for (k, v) in d.iter() {
-                if let Ok(ks) = k.cast::<PyString>() {
-                    if !ks.to_cow()?.starts_with('_') {
-                        public.set_item(&k, &v)?;
-                    }
-                }
-            }
-            return json_object(public.as_any(), name);
-        }
+    // Any other object (dataclasses, __slots__, properties): the attributes
+    // the core's adapters know, nested objects read the same way.
+    if let Some(m) = attrs_json(o, name, 0)? {
+        return Ok(m);
     }
     Err(invalid(format!(
         "{name} must be a mapping, a provider SDK's usage or response object, or None, got {}",
         describe(o)
     )))
+}
+
+/// An object's known usage attributes as a JSON object; `None` when it has
+/// none of them.
+fn attrs_json(
+    o: &Bound<'_, PyAny>,
+    path: &str,
+    depth: usize,
+) -> PyResult<Option<serde_json::Map<String, Value>>> {
+    if depth > 8 {
+        return Err(invalid(format!("{path} is nested deeper than 8 levels")));
+    }
+    let py = o.py();
+    let mut out = serde_json::Map::new();
+    for attr in usagebook_core::usage::attribute_names() {
+        let Some(v) = o.getattr_opt(PyString::new(py, attr))? else {
+            continue;
+        };
+        let sub = format!("{path}.{attr}");
+        let is_plain = v.is_none()
+            || v.is_instance_of::<PyBool>()
+            || v.is_instance_of::<PyInt>()
+            || v.is_instance_of::<PyFloat>()
+            || v.is_instance_of::<PyString>()
+            || v.is_instance_of::<PyDict>()
+            || v.is_instance_of::<PyList>()
+            || v.is_instance(collections_mapping(py)?)?;
+        let value = if is_plain {
+            py_to_json_at(&v, &sub, depth + 1)?
+        } else if let Some(d) = v
+            .getattr_opt(intern!(py, "model_dump"))?
+            .filter(|f| f.is_callable())
+        {
+            py_to_json_at(&d.call0()?, &sub, depth + 1)?
+        } else {
+            match attrs_json(&v, &sub, depth + 1)? {
+                Some(m) => Value::Object(m),
+                None => continue, // not a usage part (a method, an enum, ...)
+            }
+        };
+        out.insert(attr.to_string(), value);
+    }
+    Ok((!out.is_empty()).then_some(out))
 }
 
 /// A number argument: an `int` (not a bool) or a `float`.

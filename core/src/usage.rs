@@ -99,24 +99,15 @@ pub struct ReadUsage {
 /// Deepest nesting we follow; deeper values are refused, not recursed into.
 const MAX_DEPTH: usize = 8;
 
+/// A token count: an integer >= 0 (`null` = not reported = 0). Floats are
+/// refused even when whole: every SDK reports integers, and a float is a
+/// sign of a unit mix-up.
 fn count(v: &Value, path: &str) -> Result<u64> {
     match v {
         Value::Null => Ok(0),
-        Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                return Ok(u);
-            }
-            match n.as_f64() {
-                Some(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < 1.8e19 => {
-                    Ok(f as u64)
-                }
-                _ => Err(Error::invalid(format!(
-                    "usage.{path} must be a whole number >= 0, got {n}"
-                ))),
-            }
-        }
+        Value::Number(n) if n.as_u64().is_some() => Ok(n.as_u64().unwrap_or(0)),
         other => Err(Error::invalid(format!(
-            "usage.{path} must be a whole number >= 0, got {other}"
+            "usage.{path} must be an integer >= 0, got {other}"
         ))),
     }
 }
@@ -149,6 +140,17 @@ impl<'a> Reader<'a> {
         match self.o.get(k) {
             None => Ok(0),
             Some(v) => count(v, &format!("{}{k}", self.prefix)),
+        }
+    }
+    /// A shape's main count: absent is 0, but present as `null` is an
+    /// error (the caller meant to report it).
+    fn main(&self, k: &str) -> Result<u64> {
+        match self.o.get(k) {
+            Some(Value::Null) => Err(Error::invalid(format!(
+                "usage.{}{k} must be an integer >= 0, got null",
+                self.prefix
+            ))),
+            _ => self.get(k),
         }
     }
     fn sub(&self, k: &str) -> Result<Option<&'a Map<String, Value>>> {
@@ -254,6 +256,40 @@ const KNOWN: &[&str] = &[
     "cacheDetails",
 ];
 
+/// Names inside the nested detail objects and around a usage in a whole
+/// response. With [`KNOWN`] these are every name an adapter reads: a
+/// binding reading an object by attributes (no `model_dump`) asks for these.
+const NESTED: &[&str] = &[
+    "cached_tokens",
+    "audio_tokens",
+    "image_tokens",
+    "text_tokens",
+    "reasoning_tokens",
+    "accepted_prediction_tokens",
+    "rejected_prediction_tokens",
+    "cache_creation_tokens",
+    "cache_write_tokens",
+    "cache_write_tokens_details",
+    "cache_creation_token_details",
+    "ttl_12h_tokens",
+    "ttl_30m_tokens",
+    "ephemeral_5m_input_tokens",
+    "ephemeral_1h_input_tokens",
+    "ephemeral_12h_input_tokens",
+    "usage",
+    "usageMetadata",
+    "usage_metadata",
+    "model",
+    "modelVersion",
+    "model_version",
+];
+
+/// Every attribute name the adapters read, for bindings that read objects
+/// attribute by attribute.
+pub fn attribute_names() -> impl Iterator<Item = &'static str> {
+    KNOWN.iter().chain(NESTED.iter()).copied()
+}
+
 impl TokenUsage {
     /// Reads a usage value or a whole response object in any shape we know
     /// (U2). A value with no token field we recognise is an error naming the
@@ -305,8 +341,8 @@ impl TokenUsage {
         let shape;
         if r.has("input") || r.has("output") || r.has("cache_read") || r.has("cache_write") {
             shape = UsageShape::Canonical;
-            u.input = r.get("input")?;
-            u.output = r.get("output")?;
+            u.input = r.main("input")?;
+            u.output = r.main("output")?;
             u.cache_read = r.get("cache_read")?;
             u.cache_write = r.get("cache_write")?;
             u.cache_write_1h = r.get("cache_write_1h")?;
@@ -318,34 +354,41 @@ impl TokenUsage {
             if r.has("total") {
                 u.total = Some(r.get("total")?);
             }
-        } else if r.has("promptTokens") || r.has("completionTokens") {
+        } else if o.contains_key("promptTokens") || o.contains_key("completionTokens") {
+            // T1: all three counts are required, the total kept as given.
             shape = UsageShape::Tracker;
-            u.input = r.get("promptTokens")?;
-            u.output = r.get("completionTokens")?;
+            for k in ["promptTokens", "completionTokens", "totalTokens"] {
+                if !o.contains_key(k) {
+                    return Err(Error::invalid(format!("usage.{k} is missing")));
+                }
+            }
+            u.input = r.main("promptTokens")?;
+            u.output = r.main("completionTokens")?;
+            u.total = Some(r.main("totalTokens")?);
             u.cache_read = r.get("cacheReadTokens")?;
             u.cache_write = r.get("cacheWriteTokens")?;
             u.reasoning = r.get("reasoningTokens")?;
-            if r.has("totalTokens") {
-                u.total = Some(r.get("totalTokens")?);
-            }
         } else if r.has("tokens_in") || r.has("tokens_out") {
             shape = UsageShape::LedgerLegacy;
             u.input = r.get("tokens_in")?;
             u.output = r.get("tokens_out")?;
             u.cache_read = r.get("cached_tokens")?.max(r.get("tokens_cached")?);
             u.reasoning = r.get("reasoning_tokens")?;
-        } else if r.has("prompt_tokens") || r.has("completion_tokens") {
+        } else if o.contains_key("prompt_tokens") || o.contains_key("completion_tokens") {
             // OpenAI Chat Completions; LiteLLM's Usage has the same names and
             // folds Anthropic's cache tokens into prompt_tokens.
             shape = UsageShape::OpenAiChat;
-            u.input = r.get("prompt_tokens")?;
-            u.output = r.get("completion_tokens")?;
+            u.input = r.main("prompt_tokens")?;
+            u.output = r.main("completion_tokens")?;
             u.cache_read = r
                 .sub_get("prompt_tokens_details", "cached_tokens")?
                 .max(r.get("cache_read_input_tokens")?);
+            // OpenAI's SDK names cache writes `cache_write_tokens`;
+            // LiteLLM `cache_creation_tokens` (and keeps Anthropic's name).
             u.cache_write = r
                 .get("cache_creation_input_tokens")?
-                .max(r.sub_get("prompt_tokens_details", "cache_creation_tokens")?);
+                .max(r.sub_get("prompt_tokens_details", "cache_creation_tokens")?)
+                .max(r.sub_get("prompt_tokens_details", "cache_write_tokens")?);
             u.input_audio = r.sub_get("prompt_tokens_details", "audio_tokens")?;
             u.input_image = r.sub_get("prompt_tokens_details", "image_tokens")?;
             u.reasoning = r.sub_get("completion_tokens_details", "reasoning_tokens")?;
@@ -375,12 +418,12 @@ impl TokenUsage {
             if r.has("total_tokens") {
                 u.total = Some(r.get("total_tokens")?);
             }
-        } else if r.has("input_tokens") || r.has("output_tokens") {
+        } else if o.contains_key("input_tokens") || o.contains_key("output_tokens") {
             let anthropic = r.has("cache_creation_input_tokens")
                 || r.has("cache_read_input_tokens")
                 || r.has("cache_creation")
                 || r.has("server_tool_use");
-            u.output = r.get("output_tokens")?;
+            u.output = r.main("output_tokens")?;
             if anthropic {
                 // Anthropic: input_tokens excludes cache reads and writes.
                 shape = UsageShape::Anthropic;
@@ -400,7 +443,7 @@ impl TokenUsage {
                     u.cache_write = u.cache_write.max(all);
                 }
                 u.input = add(
-                    add(r.get("input_tokens")?, u.cache_read, "input tokens")?,
+                    add(r.main("input_tokens")?, u.cache_read, "input tokens")?,
                     u.cache_write,
                     "input tokens",
                 )?;
@@ -408,8 +451,23 @@ impl TokenUsage {
                 // OpenAI Responses (inclusive); a bare input/output pair
                 // means the same under either convention.
                 shape = UsageShape::OpenAiResponses;
-                u.input = r.get("input_tokens")?;
+                u.input = r.main("input_tokens")?;
                 u.cache_read = r.sub_get("input_tokens_details", "cached_tokens")?;
+                u.cache_write = r.sub_get("input_tokens_details", "cache_write_tokens")?;
+                if let Some(d) = r.sub("input_tokens_details")? {
+                    let d = Reader {
+                        o: d,
+                        prefix: "input_tokens_details.",
+                    };
+                    if let Some(w) = d.sub("cache_write_tokens_details")? {
+                        // 30-minute writes bill at the base write price.
+                        u.cache_write_12h = Reader {
+                            o: w,
+                            prefix: "input_tokens_details.cache_write_tokens_details.",
+                        }
+                        .get("ttl_12h_tokens")?;
+                    }
+                }
                 u.input_audio = r.sub_get("input_tokens_details", "audio_tokens")?;
                 u.reasoning = r.sub_get("output_tokens_details", "reasoning_tokens")?;
                 u.output_audio = r.sub_get("output_tokens_details", "audio_tokens")?;
@@ -624,7 +682,11 @@ fn check_depth(v: &Value, depth: usize) -> Result<()> {
 fn short(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 80 {
-        format!("{}...", &s[..s.floor_char_boundary(80)])
+        let mut end = 80;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}...", &s[..end])
     } else {
         s
     }
@@ -701,6 +763,23 @@ mod tests {
         assert_eq!((u.input, u.output), (7, 3));
         let u = read(json!({"tokens_in": 7, "tokens_out": 3, "cached_tokens": 2, "images": 1}));
         assert_eq!((u.input, u.output, u.cache_read, u.images), (7, 3, 2, 1));
+    }
+
+    #[test]
+    fn u2_openai_cache_writes_as_the_sdk_names_them() {
+        let u = read(
+            json!({"input_tokens": 10000, "output_tokens": 10, "total_tokens": 10010,
+            "input_tokens_details": {"cached_tokens": 2000, "cache_write_tokens": 3000,
+                "cache_write_tokens_details": {"ttl_12h_tokens": 1000, "ttl_30m_tokens": 2000}},
+            "output_tokens_details": {"reasoning_tokens": 0}}),
+        );
+        assert_eq!(
+            (u.cache_read, u.cache_write, u.cache_write_12h),
+            (2000, 3000, 1000)
+        );
+        let u = read(json!({"prompt_tokens": 100, "completion_tokens": 1,
+            "prompt_tokens_details": {"cached_tokens": 10, "cache_write_tokens": 20}}));
+        assert_eq!((u.cache_read, u.cache_write), (10, 20));
     }
 
     #[test]
