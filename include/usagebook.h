@@ -227,8 +227,9 @@ usagebook_status usagebook_ledger_reserve(usagebook_ledger *l,
 // Settles `hold` as spent (L6): spend becomes `cost_actual_usd`, or, when
 // it is negative or NaN, the cost of `usage_json` at the model's price
 // (L12), or, for an unpriced model, the hold's estimate; the reservation
-// is released. `usage_json` is NULL (`{}`) or a JSON object of
-// non-negative numbers (e.g. `{"tokens_in": 1200, "tokens_out": 300}`).
+// is released. `usage_json` is NULL (`{}`) or any provider SDK's usage (or
+// whole response) as JSON: OpenAI, Anthropic, Gemini, Bedrock, LiteLLM,
+// `{"input": n, "output": n, ...}` or the older `tokens_in`/`tokens_out`.
 // Returns once the commit is queued (`usagebook_ledger_flush` makes it
 // durable). A hold already committed or cancelled is
 // `USAGEBOOK_INVALID_ARGUMENT` ("already settled"); a failed commit

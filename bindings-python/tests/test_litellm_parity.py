@@ -61,9 +61,10 @@ def tier_ranges(entry: Dict[str, Any]) -> List[Tuple[int, int]]:
 
 
 def shape(name: str, inp: int, out: int, cr: int = 0, cw: int = 0, cw1: int = 0, cw12: int = 0,
-          reasoning: int = 0, tier: Optional[str] = None, when: datetime = PEAK) -> Dict[str, Any]:
+          reasoning: int = 0, tier: Optional[str] = None, when: datetime = PEAK,
+          geo: Optional[str] = None, speed: Optional[str] = None) -> Dict[str, Any]:
     return dict(name=name, input=inp, output=out, cr=cr, cw=cw, cw1=cw1, cw12=cw12, reasoning=reasoning,
-                tier=tier, when=when)
+                tier=tier, when=when, geo=geo, speed=speed)
 
 
 def shapes(entry: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -92,6 +93,12 @@ def shapes(entry: Dict[str, Any]) -> List[Dict[str, Any]]:
             s.append(shape(f"service_{st}", IN, OUT, cr=6_000, cw=1_000, reasoning=400, tier=st))
             for t in thresholds(entry):
                 s.append(shape(f"service_{st}_above_{t}", t + 5_000, OUT, cr=t // 2, reasoning=300, tier=st))
+    multipliers = entry.get("provider_specific_entry") or {}
+    for geo in [k for k, v in multipliers.items() if isinstance(v, (int, float)) and k != "fast"]:
+        s.append(shape(f"geo_{geo}", IN, OUT, cr=6_000, cw=1_000, reasoning=400, geo=geo))
+    if "fast" in multipliers:
+        s.append(shape("speed_fast", IN, OUT, cr=6_000, cw=1_000, reasoning=400, speed="fast"))
+        s.append(shape("speed_fast_geo", IN, OUT, cr=6_000, speed="fast", geo="us"))
     if entry.get("off_peak_pricing"):
         s.append(shape("off_peak", IN, OUT, cr=6_000, cw=1_000, reasoning=400, when=OFF_PEAK))
     return s
@@ -110,8 +117,13 @@ def litellm_usage(s: Dict[str, Any]) -> Usage:
         details = PromptTokensDetailsWrapper(cached_tokens=s["cr"], cache_creation_tokens=s["cw"],
                                              cache_creation_token_details=ttl)
     completion = CompletionTokensDetailsWrapper(reasoning_tokens=s["reasoning"]) if s["reasoning"] else None
+    extra: Dict[str, Any] = {}
+    if s["geo"]:
+        extra["inference_geo"] = s["geo"]
+    if s["speed"]:
+        extra["speed"] = s["speed"]
     return Usage(prompt_tokens=s["input"], completion_tokens=s["output"], total_tokens=s["input"] + s["output"],
-                 prompt_tokens_details=details, completion_tokens_details=completion)
+                 prompt_tokens_details=details, completion_tokens_details=completion, **extra)
 
 
 def close(a: float, b: float) -> bool:

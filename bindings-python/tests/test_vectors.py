@@ -4,6 +4,7 @@ the same scenarios the core, the C ABI and Node run."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List
@@ -113,3 +114,27 @@ def run_vector(path: Path) -> None:
 @pytest.mark.parametrize("path", VECTORS, ids=[p.stem for p in VECTORS])
 def test_b4_vector(path: Path) -> None:
     run_vector(path)
+
+
+# ---- U4: the shared cost vectors (tests/vectors/cost), as Node and C run them ----
+
+COST_CASES = [
+    pytest.param(case, id=f"{path.stem}[{i}]")
+    for path in sorted((repo_root() / "tests" / "vectors" / "cost").glob("*.json"))
+    for i, case in enumerate(json.loads(path.read_text()))
+]
+
+
+@pytest.mark.parametrize("case", COST_CASES)
+def test_u4_cost_vector(case: Dict[str, Any]) -> None:
+    expect = case["expect"]
+    call = lambda: usagebook.cost(case.get("model"), case["usage"], provider=case.get("provider"))  # noqa: E731
+    if "error" in expect:
+        with pytest.raises(ERRORS[expect["error"]]):
+            call()
+        return
+    c = call()
+    assert c.priced == expect["priced"], case["name"]
+    assert c.usd == pytest.approx(expect["usd"], rel=1e-9, abs=1e-15), case["name"]
+    if "model" in expect:
+        assert c.model == expect["model"], case["name"]

@@ -46,6 +46,11 @@ pub struct TokenUsage {
     pub total: Option<u64>,
     /// The service tier the response names (`priority`, `flex`, `batch`).
     pub service_tier: Option<String>,
+    /// Where the call was served (Anthropic's `inference_geo`, e.g. `us`):
+    /// some models charge a regional multiplier.
+    pub inference_geo: Option<String>,
+    /// Anthropic's `speed` (`fast` costs a multiple on some models).
+    pub speed: Option<String>,
     /// Counts we do not interpret, kept under their own names.
     pub other: Map<String, Value>,
 }
@@ -204,6 +209,9 @@ const KNOWN: &[&str] = &[
     "characters",
     "total",
     "service_tier",
+    "inference_geo",
+    "speed",
+    "output_tokens_details",
     "promptTokens",
     "completionTokens",
     "totalTokens",
@@ -282,6 +290,7 @@ const NESTED: &[&str] = &[
     "model",
     "modelVersion",
     "model_version",
+    "thinking_tokens",
 ];
 
 /// Every attribute name the adapters read, for bindings that read objects
@@ -336,6 +345,8 @@ impl TokenUsage {
         let r = Reader { o, prefix: "" };
         let mut u = TokenUsage {
             service_tier: tier(o.get("service_tier")),
+            inference_geo: tier(o.get("inference_geo")),
+            speed: tier(o.get("speed")),
             ..TokenUsage::default()
         };
         let shape;
@@ -447,6 +458,8 @@ impl TokenUsage {
                     u.cache_write,
                     "input tokens",
                 )?;
+                // Extended thinking, counted inside output_tokens.
+                u.reasoning = r.sub_get("output_tokens_details", "thinking_tokens")?;
             } else {
                 // OpenAI Responses (inclusive); a bare input/output pair
                 // means the same under either convention.
@@ -643,8 +656,14 @@ impl TokenUsage {
         if let Some(t) = self.total {
             m.insert("total".into(), t.into());
         }
-        if let Some(t) = &self.service_tier {
-            m.insert("service_tier".into(), Value::String(t.clone()));
+        for (k, v) in [
+            ("service_tier", &self.service_tier),
+            ("inference_geo", &self.inference_geo),
+            ("speed", &self.speed),
+        ] {
+            if let Some(t) = v {
+                m.insert(k.into(), Value::String(t.clone()));
+            }
         }
         for (k, v) in &self.other {
             m.entry(k.clone()).or_insert_with(|| v.clone());

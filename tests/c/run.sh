@@ -128,7 +128,7 @@ run() { # label command...
 
 scratch() { local d="$work/scratch-$1"; mkdir -p "$d"; echo "$d"; }
 
-VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,possible
+VG=(valgrind -q --num-callers=60 --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,possible
   --suppressions=tests/c/valgrind.supp)
 export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

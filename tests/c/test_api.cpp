@@ -287,6 +287,19 @@ void test_ledger(const std::string &base) {
   CHECK_STATUS(usagebook_ledger_close(nullptr), USAGEBOOK_OK);
 }
 
+// The price function from C++ (U4): a whole OpenAI response as JSON.
+void test_cost() {
+  char *out = nullptr;
+  CHECK_STATUS(usagebook_cost_json(nullptr,
+                                   R"({"model":"gpt-4o","usage":{"prompt_tokens":1000,"completion_tokens":500,)"
+                                   R"("total_tokens":1500,"prompt_tokens_details":{"cached_tokens":200}}})",
+                                   "openai", nullptr, &out),
+               USAGEBOOK_OK);
+  std::string cost = take(out);
+  CHECK(cost.find(R"("usd":0.00725)") != std::string::npos, "%s", cost.c_str());
+  CHECK(cost.find(R"("model":"gpt-4o")") != std::string::npos, "%s", cost.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -298,5 +311,6 @@ int main(int argc, char **argv) {
   test_memory_and_noop();
   test_file(argv[1]);
   test_ledger(argv[1]);
+  test_cost();
   return check_report("test_api (C++)");
 }

@@ -481,6 +481,48 @@ static void test_threads(void) {
   free(p);
 }
 
+/* U2, U4: an Anthropic SDK usage as JSON, priced with the bundled LiteLLM
+ * snapshot, through usagebook_cost_json and through a strict-budget commit. */
+static void test_sdk_usage_and_cost(void) {
+  /* 200 plain + 5000 written + 15000 read input, 800 out on claude-sonnet-4-5:
+   * 200*3e-6 + 5000*3.75e-6 + 15000*3e-7 + 800*1.5e-5 = 0.03585 */
+  const char *usage = "{\"input_tokens\":200,\"output_tokens\":800,"
+                      "\"cache_creation_input_tokens\":5000,\"cache_read_input_tokens\":15000,"
+                      "\"cache_creation\":{\"ephemeral_5m_input_tokens\":5000,\"ephemeral_1h_input_tokens\":0}}";
+  char *out = SENTINEL_STRING;
+  CHECK_STATUS(usagebook_cost_json("claude-sonnet-4-5", usage, "anthropic", NULL, &out), USAGEBOOK_OK);
+  CHECK_CONTAINS(out, "\"priced\":true");
+  CHECK_CONTAINS(out, "cache_read_input_token_cost");
+  usagebook_string_free(out);
+  out = SENTINEL_STRING;
+  CHECK_STATUS(usagebook_cost_json("gpt-4o", "{\"tokens\":5}", NULL, NULL, &out), USAGEBOOK_INVALID_ARGUMENT);
+  CHECK_CONTAINS(usagebook_last_error_message(), "tokens");
+  CHECK(out == SENTINEL_STRING, "no output on failure");
+  CHECK_STATUS(usagebook_cost_json("mystery-1", "{\"input\":1,\"output\":1}", NULL, NULL, &out), USAGEBOOK_OK);
+  CHECK_CONTAINS(out, "\"priced\":false");
+  usagebook_string_free(out);
+
+  char *p = path_of("sdk.db");
+  usagebook_ledger *l = NULL;
+  CHECK_STATUS(usagebook_ledger_open(p, "{\"mode\":\"strict_budget\",\"dailyBudgetUsd\":0.05}", &l), USAGEBOOK_OK);
+  usagebook_hold *h = NULL;
+  CHECK_STATUS(usagebook_ledger_reserve(l, "sdk", "anthropic", "claude-sonnet-4-5", 0.01, NULL, &h), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_ledger_commit(l, h, usage, NAN), USAGEBOOK_OK);
+  CHECK(fabs(spend(l, NULL, NULL) - 0.03585) < 1e-9, "priced %.10f", spend(l, NULL, NULL));
+  usagebook_hold_free(h);
+  h = NULL;
+  /* 0.03585 spent + 0.02 > 0.05: refused. */
+  CHECK_STATUS(usagebook_ledger_reserve(l, "sdk2", "anthropic", "claude-sonnet-4-5", 0.02, NULL, &h), USAGEBOOK_BUDGET_EXCEEDED);
+  /* An unpriced model with no estimate would count $0: refused in strict mode. */
+  CHECK_STATUS(usagebook_ledger_reserve(l, "u", "acme", "mystery-1", 0.0, NULL, &h), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_ledger_commit(l, h, "{\"input\":1,\"output\":1}", NAN), USAGEBOOK_INVALID_ARGUMENT);
+  CHECK_CONTAINS(usagebook_last_error_message(), "mystery-1");
+  CHECK_STATUS(usagebook_ledger_cancel(l, h), USAGEBOOK_OK);
+  usagebook_hold_free(h);
+  CHECK_STATUS(usagebook_ledger_close(l), USAGEBOOK_OK);
+  free(p);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <scratch directory>\n", argv[0]);
@@ -495,6 +537,7 @@ int main(int argc, char **argv) {
   test_strict_budget_and_reopen();
   test_close_drains_queue();
   test_prices_and_expiry();
+  test_sdk_usage_and_cost();
   test_threads();
   return check_report("test_ledger (C)");
 }

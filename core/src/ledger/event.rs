@@ -180,7 +180,7 @@ impl LedgerEvent {
             )));
         }
         for (k, v) in &self.usage {
-            if k == "service_tier" && v.is_string() {
+            if matches!(k.as_str(), "service_tier" | "inference_geo" | "speed") && v.is_string() {
                 continue;
             }
             match v.as_f64() {

@@ -61,6 +61,10 @@ impl LedgerEvent {
             timestamp: opt_f64(o, "timestamp")?.unwrap_or(now_s),
             profile_id: opt_str(o, "profile_id")?,
         };
+        // Any provider SDK's usage (nested details and all) becomes the one
+        // vocabulary before the flat-number check.
+        let mut ev = ev;
+        ev.normalize_usage()?;
         ev.validate()?;
         Ok(ev)
     }

@@ -51,7 +51,11 @@ pub fn build_snapshot(litellm_json: &str) -> Result<Vec<u8>> {
                 super::is_rate_field(f)
                     || matches!(
                         f.as_str(),
-                        "litellm_provider" | "mode" | "tiered_pricing" | "off_peak_pricing"
+                        "litellm_provider"
+                            | "mode"
+                            | "tiered_pricing"
+                            | "off_peak_pricing"
+                            | "provider_specific_entry"
                     )
                     || f.starts_with("usagebook_")
             })

@@ -721,8 +721,35 @@ pub(super) fn price(p: &ModelPrice, provider: Option<&str>, u: &TokenUsage, ts_m
         _ => generic(&m, u, tier, ts_ms, false, false),
     };
     units(&m, u, &mut l);
-    let input_usd: f64 = l.input.iter().map(|i| i.usd).sum();
-    let output_usd: f64 = l.output.iter().map(|i| i.usd).sum();
+    let mut input_usd: f64 = l.input.iter().map(|i| i.usd).sum();
+    let mut output_usd: f64 = l.output.iter().map(|i| i.usd).sum();
+    // Anthropic (fast mode, regional serving) and Bedrock (regional) scale
+    // every token type by the model's `provider_specific_entry` multiplier.
+    let mut multiply = |name: &str, x: f64| {
+        if x != 1.0 {
+            input_usd *= x;
+            output_usd *= x;
+            l.input.push(CostItem {
+                price: format!("provider_specific_entry.{name}"),
+                units: 0.0,
+                unit_usd: x,
+                usd: 0.0,
+            });
+        }
+    };
+    if prov == "anthropic" && u.speed.as_deref() == Some("fast") {
+        multiply("fast", p.multipliers.get("fast").copied().unwrap_or(1.0));
+    }
+    if matches!(prov, "anthropic" | "bedrock") {
+        if let Some(geo) = u
+            .inference_geo
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .filter(|g| g != "global" && g != "not_available")
+        {
+            multiply(&geo, p.multipliers.get(&geo).copied().unwrap_or(1.0));
+        }
+    }
     let usd = input_usd + output_usd;
     let mut items = l.input;
     items.extend(l.output);

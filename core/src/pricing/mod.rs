@@ -35,6 +35,9 @@ pub struct ModelPrice {
     pub tiers: Vec<Tier>,
     /// `off_peak_pricing`, as given (DeepSeek); see docs/pricing.md.
     pub off_peak: Option<Value>,
+    /// The numbers of `provider_specific_entry`: Anthropic's regional
+    /// (`us: 1.1`) and `fast` multipliers.
+    pub multipliers: HashMap<String, f64>,
     /// Effective from (epoch ms); `i64::MIN` = always.
     pub from_ms: i64,
 }
@@ -302,6 +305,15 @@ fn parse_entry(key: &str, spec: &Map<String, Value>) -> Result<(String, ModelPri
                 .get("off_peak_pricing")
                 .filter(|v| v.is_object())
                 .cloned(),
+            multipliers: spec
+                .get("provider_specific_entry")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+                        .collect()
+                })
+                .unwrap_or_default(),
             from_ms,
         },
     ))
@@ -801,6 +813,32 @@ mod tests {
             !r.cost(Some("acme"), "mystery-1", &u(json!({"input": 1})), T2026)
                 .priced
         );
+    }
+
+    #[test]
+    fn l12_u4_anthropic_regional_and_fast_multipliers() {
+        let r = PriceRegistry::from_litellm_value(&json!({"claude-opus-5": {
+            "input_cost_per_token": 5e-06, "output_cost_per_token": 2.5e-05,
+            "provider_specific_entry": {"us": 1.1, "fast": 2.0}, "litellm_provider": "anthropic"}}))
+        .unwrap();
+        let base = 1000.0 * 5e-6 + 100.0 * 2.5e-5;
+        let c = |v: Value| r.cost(Some("anthropic"), "claude-opus-5", &u(v), T2026).usd;
+        assert!(close(
+            c(json!({"input_tokens": 1000, "output_tokens": 100})),
+            base
+        ));
+        assert!(close(
+            c(json!({"input_tokens": 1000, "output_tokens": 100, "inference_geo": "us"})),
+            base * 1.1
+        ));
+        assert!(close(
+            c(json!({"input_tokens": 1000, "output_tokens": 100, "speed": "fast"})),
+            base * 2.0
+        ));
+        assert!(close(
+            c(json!({"input_tokens": 1000, "output_tokens": 100, "inference_geo": "global"})),
+            base
+        ));
     }
 
     #[test]
