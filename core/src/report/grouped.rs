@@ -139,7 +139,7 @@ impl Sums {
 
     /// The cost, `None` when no request of the row has a known cost.
     pub fn cost_nano(&self) -> Option<i128> {
-        (self.priced_requests > 0).then_some(self.cost_nano_usd)
+        (self.priced_requests > 0 || self.cost_nano_usd != 0).then_some(self.cost_nano_usd)
     }
 }
 
@@ -897,7 +897,7 @@ pub fn from_db(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
         .map_err(err)?;
     let mut rows = st.query([]).map_err(err)?;
     let mut agg = Aggregator::new(query.clone());
-    let (mut holds, mut bad) = (0u64, 0u64);
+    let (mut holds, mut bad, mut at_estimate) = (0u64, 0u64, 0u64);
     while let Some(row) = rows.next().map_err(err)? {
         let kind: String = row.get(0).map_err(err)?;
         let request = match kind.as_str() {
@@ -928,7 +928,12 @@ pub fn from_db(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
         let spend = cost.get("spend_nusd").and_then(serde_json::Value::as_i64);
         let priced = cost.get("priced").and_then(serde_json::Value::as_bool) == Some(true)
             || cost.get("actual_nusd").is_some_and(|v| !v.is_null());
-        let known = spend.filter(|_| priced || !request);
+        // What the ledger's budget counted, priced or not: a commit on an
+        // unpriced model counts its estimate (L12), and so does this report
+        // (U6: `report --db` equals `spend_today`), marked as unpriced.
+        if request && !priced && spend.is_some() {
+            at_estimate += 1;
+        }
         let ts_ns = (ts * 1e9).round() as i64;
         let sums = if request {
             Sums {
@@ -940,13 +945,13 @@ pub fn from_db(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
                 cache_read_tokens: usage.cache_read,
                 cache_write_tokens: usage.cache_write,
                 total_tokens: usage.total(),
-                cost_nano_usd: known.map_or(0, i128::from),
-                priced_requests: u64::from(known.is_some()),
+                cost_nano_usd: spend.map_or(0, i128::from),
+                priced_requests: u64::from(priced && spend.is_some()),
                 last_ns: Some(ts_ns),
             }
         } else {
             Sums {
-                cost_nano_usd: known.map_or(0, i128::from),
+                cost_nano_usd: spend.map_or(0, i128::from),
                 ..Sums::default()
             }
         };
@@ -971,6 +976,11 @@ pub fn from_db(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
     if bad > 0 {
         report.notes.push(format!(
             "skipped {bad} event(s) with unreadable usage or cost JSON"
+        ));
+    }
+    if at_estimate > 0 {
+        report.notes.push(format!(
+            "{at_estimate} commit(s) had no price: their cost is the estimate the budget counted (marked *)"
         ));
     }
     finish_notes(&mut report.notes, &report.total, outside);
