@@ -38,7 +38,7 @@ const BRIDGES: [Bridge; 3] = [
         errors_per_mille: 20,
     },
     Bridge {
-        id: "anthropic/claude",
+        id: "anthropic/claude-sonnet-4-5",
         weight: 3,
         prompt: (400, 12_000),
         completion: (80, 1_800),
@@ -47,7 +47,7 @@ const BRIDGES: [Bridge; 3] = [
         errors_per_mille: 30,
     },
     Bridge {
-        id: "local/llama-3.1",
+        id: "ollama/llama3.1",
         weight: 2,
         prompt: (60, 2_500),
         completion: (20, 700),
@@ -178,6 +178,97 @@ fn track_phase(
         expected.entry(e.bridge.to_string()).or_default().add(&e);
     }
     Ok(errors)
+}
+
+/// Usage as the provider SDKs return it: an OpenAI Chat Completions
+/// response and an Anthropic Messages usage (whose `input_tokens` leaves
+/// out the cache), priced with the bundled LiteLLM prices.
+fn sdk_call(rng: &mut Rng, i: u64) -> (&'static str, &'static str, serde_json::Value) {
+    let prompt = 2_000 + rng.below(30_000);
+    let cached = prompt * rng.below(80) / 100;
+    let out = 200 + rng.below(1_500);
+    if i % 2 == 0 {
+        let v = serde_json::json!({"model": "gpt-4o-2024-08-06", "object": "chat.completion",
+            "usage": {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out,
+                "prompt_tokens_details": {"cached_tokens": cached}}});
+        ("openai", "gpt-4o", v)
+    } else {
+        let written = (prompt - cached) / 2;
+        let v = serde_json::json!({"input_tokens": prompt - cached - written, "output_tokens": out,
+            "cache_read_input_tokens": cached, "cache_creation_input_tokens": written});
+        ("anthropic", "claude-sonnet-4-5", v)
+    }
+}
+
+/// A strict daily budget on the budget ledger (`<dir>/ledger.db`): calls
+/// are reserved, committed with their SDK usage (priced as LiteLLM prices
+/// them) until a reservation would pass the budget and is refused.
+fn budget_phase(out: &mut impl Write, dir: &Path, rng: &mut Rng) -> Result<(), Failure> {
+    use usagebook_core::ledger::money::{nano_to_usd, usd_to_nano};
+    use usagebook_core::ledger::{BudgetMode, Ledger, LedgerOptions, Scope};
+    let path = dir.join("ledger.db");
+    // Today's earlier demo runs already spent some: the budget is $0.25 on
+    // top of that, so every run shows a refusal.
+    let earlier = {
+        let l = Ledger::open(&path, LedgerOptions::default())?;
+        let s = l.spend_today(&Scope::All, None)?;
+        l.close()?;
+        s
+    };
+    let budget = earlier + usd_to_nano(0.25, "budget")?;
+    let opts = LedgerOptions {
+        mode: BudgetMode::StrictBudget,
+        daily_budget_nusd: Some(budget),
+        ..LedgerOptions::default()
+    };
+    let l = Ledger::open(&path, opts)?;
+    writeln!(
+        out,
+        "budget: strict daily budget ${:.4} on {} (${:.4} spent today before this run)",
+        nano_to_usd(budget),
+        path.display(),
+        nano_to_usd(earlier)
+    )?;
+    let estimate = usd_to_nano(0.06, "estimate")?;
+    for i in 0.. {
+        let (provider, model, usage) = sdk_call(rng, i);
+        let trace = format!("demo-{}-{i}", std::process::id());
+        match l.reserve(&trace, provider, model, estimate, None) {
+            Ok(hold) => {
+                let before = l.spend_today(&Scope::All, None)?;
+                let map = usage.as_object().cloned().unwrap_or_default();
+                l.commit(&hold, map, None, false)?;
+                let cost = l.spend_today(&Scope::All, None)? - before;
+                writeln!(
+                    out,
+                    "  call {}: {model:<17} reserved $0.06, cost ${:.6}",
+                    i + 1,
+                    nano_to_usd(cost)
+                )?;
+            }
+            Err(usagebook_core::Error::BudgetExceeded(b)) => {
+                writeln!(
+                    out,
+                    "  call {}: refused: spent ${:.6} + reserved ${:.6} + requested ${:.6} > budget ${:.6}",
+                    i + 1,
+                    nano_to_usd(b.spent_nusd),
+                    nano_to_usd(b.reserved_nusd),
+                    nano_to_usd(b.requested_nusd),
+                    nano_to_usd(b.limit_nusd)
+                )?;
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    writeln!(
+        out,
+        "budget: ${:.6} spent today; `usagebook report --db {}` shows it by model",
+        nano_to_usd(l.spend_today(&Scope::All, None)?),
+        path.display()
+    )?;
+    l.close()?;
+    Ok(())
 }
 
 /// Everything a tracker shows, per bridge (by the expected bridge list) and
@@ -314,6 +405,7 @@ pub fn run(out: &mut impl Write, dir: &Path, events: u64, seed: u64) -> Result<(
             diffs.join("; ")
         )));
     }
+    budget_phase(out, dir, &mut rng)?;
     writeln!(
         out,
         "done in {} ms; `usagebook report --dir {}` shows:",

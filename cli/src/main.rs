@@ -273,15 +273,13 @@ fn report(
         until_ns,
         zone,
     };
+    let prices = match prices {
+        Some(file) => grouped::Prices::bundled_with_file(file)?,
+        None => grouped::Prices::bundled(),
+    };
     let report = match (&store.dir, &store.log, &store.db) {
-        (Some(dir), _, _) => grouped::from_dir(dir, &query)?,
-        (_, Some(log), _) => {
-            let prices = match prices {
-                Some(file) => grouped::Prices::bundled_with_file(file)?,
-                None => grouped::Prices::bundled(),
-            };
-            grouped::from_log_priced(log, &query, &prices)?
-        }
+        (Some(dir), _, _) => grouped::from_dir_priced(dir, &query, &prices)?,
+        (_, Some(log), _) => grouped::from_log_priced(log, &query, &prices)?,
         (_, _, Some(db)) => grouped::from_db(db, &query)?,
         _ => unreachable!("clap requires one store"),
     };

@@ -108,6 +108,9 @@ fn tkey(base: &str, tier: Option<&str>) -> String {
 
 struct Model<'a> {
     p: &'a ModelPrice,
+    /// Calls the usage sums (1 for one call): thresholds and tiers are
+    /// chosen by one call's size, the average.
+    calls: u64,
     /// Overrides of rates (Fireworks' default cache-read discount).
     extra: Vec<(String, f64)>,
     off_peak_extra: Option<f64>,
@@ -437,7 +440,8 @@ fn generic(
         input: Vec::new(),
         output: Vec::new(),
     };
-    let r = base_rates(m, u.input, tier, ts_ms, inclusive);
+    let per_call = u.input / m.calls;
+    let r = base_rates(m, per_call, tier, ts_ms, inclusive);
     // Input: text, cache reads, modality tokens, cache writes, then units.
     let text = u
         .input
@@ -491,7 +495,7 @@ fn generic(
         if reasoning > 0 {
             l.out(
                 reasoning,
-                &reasoning_rate(m, u.input, tier, &r.output, ts_ms),
+                &reasoning_rate(m, per_call, tier, &r.output, ts_ms),
             );
         }
     }
@@ -536,7 +540,7 @@ fn dashscope(m: &Model<'_>, u: &TokenUsage, ts_ms: i64) -> Lines {
         .input
         .saturating_sub(u.cache_read)
         .saturating_sub(u.cache_write);
-    let total_in = text + u.cache_read + u.cache_write;
+    let total_in = (text + u.cache_read + u.cache_write) / m.calls;
     let inp = m.unit("input_cost_per_token", None).unwrap();
     let or_input = |k: &str| {
         m.unit(k, None)
@@ -618,7 +622,7 @@ fn vertex_128k(m: &Model<'_>, u: &TokenUsage) -> Lines {
         output: Vec::new(),
     };
     let side = |n: u64, above: &str, base: &str| match m.unit(above, None) {
-        Some(r) if n > 128_000 => r,
+        Some(r) if n / m.calls > 128_000 => r,
         _ => m.unit(base, None).unwrap(),
     };
     l.inp(
@@ -678,9 +682,16 @@ fn units(m: &Model<'_>, u: &TokenUsage, l: &mut Lines) {
     }
 }
 
-pub(super) fn price(p: &ModelPrice, provider: Option<&str>, u: &TokenUsage, ts_ms: i64) -> Cost {
+pub(super) fn price(
+    p: &ModelPrice,
+    provider: Option<&str>,
+    u: &TokenUsage,
+    calls: u64,
+    ts_ms: i64,
+) -> Cost {
     let mut m = Model {
         p,
+        calls: calls.max(1),
         extra: Vec::new(),
         off_peak_extra: None,
     };

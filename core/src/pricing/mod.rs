@@ -489,13 +489,29 @@ impl PriceRegistry {
         usage: &TokenUsage,
         ts_ms: i64,
     ) -> Cost {
+        self.cost_of_calls(provider, model, usage, 1, ts_ms)
+    }
+
+    /// The cost of `calls` calls whose usage is summed in `usage` (a
+    /// tracker's hourly history): billed as [`PriceRegistry::cost`] bills
+    /// one call, with context thresholds and tiers chosen by the average
+    /// call. Exact when every call is on the same side of each threshold
+    /// (always for models without context prices).
+    pub fn cost_of_calls(
+        &self,
+        provider: Option<&str>,
+        model: &str,
+        usage: &TokenUsage,
+        calls: u64,
+        ts_ms: i64,
+    ) -> Cost {
         let provider = provider.filter(|p| !p.is_empty()).map(str::to_lowercase);
         match self.lookup(provider.as_deref(), model, ts_ms) {
             Some(p) => {
                 // The provider decides the formula (LiteLLM dispatches on it);
                 // without one, the entry's own.
                 let via = provider.as_deref().or(p.provider.as_deref());
-                cost::price(p, via, usage, ts_ms)
+                cost::price(p, via, usage, calls, ts_ms)
             }
             None => Cost::unpriced(),
         }
@@ -716,6 +732,17 @@ mod tests {
             above.items[0].price,
             "input_cost_per_token_above_200k_tokens"
         );
+    }
+
+    #[test]
+    fn u6_summed_calls_choose_thresholds_by_the_average_call() {
+        let r = sample();
+        // Three calls of 100k input: not above 200k each, though 300k in all.
+        let x = u(json!({"input": 300_000, "output": 30}));
+        let c = r.cost_of_calls(Some("anthropic"), "claude-sonnet-4-5", &x, 3, T2026);
+        assert!(close(c.usd, 300_000.0 * 3e-6 + 30.0 * 1.5e-5), "{c:?}");
+        let one = r.cost(Some("anthropic"), "claude-sonnet-4-5", &x, T2026);
+        assert!(close(one.usd, 300_000.0 * 6e-6 + 30.0 * 2.25e-5));
     }
 
     #[test]

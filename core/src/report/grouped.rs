@@ -447,6 +447,20 @@ impl<'a> Pricer<'a> {
         tokens: Option<&Tokens>,
         ts_ns: i64,
     ) -> Option<i64> {
+        self.price_calls(bridge, provider, model, tokens, 1, ts_ns)
+    }
+
+    /// The cost of `calls` requests summed in `tokens` (a tracker's hourly
+    /// history), `None` when unpriced.
+    fn price_calls(
+        &mut self,
+        bridge: Option<&str>,
+        provider: Option<&str>,
+        model: Option<&str>,
+        tokens: Option<&Tokens>,
+        calls: u64,
+        ts_ns: i64,
+    ) -> Option<i64> {
         let model = model_of(bridge, model);
         let provider = pricing_provider(bridge, provider);
         let usage = tokens.and_then(Tokens::to_usage);
@@ -456,11 +470,15 @@ impl<'a> Pricer<'a> {
                 .get(provider.unwrap_or(""))
                 .is_some_and(|m| m.contains(model));
         if let (true, Some(usage)) = (known, &usage) {
-            let cost = self
-                .registry
-                .cost(provider, model, usage, ts_ns.div_euclid(1_000_000));
+            let cost = self.registry.cost_of_calls(
+                provider,
+                model,
+                usage,
+                calls,
+                ts_ns.div_euclid(1_000_000),
+            );
             if cost.priced {
-                self.computed += 1;
+                self.computed += calls;
                 return Some(cost.nusd);
             }
             if self.registry.lookup(provider, model, i64::MAX).is_none() {
@@ -482,7 +500,7 @@ impl<'a> Pricer<'a> {
         *self
             .unpriced
             .entry((why, provider.unwrap_or("").to_string()))
-            .or_default() += 1;
+            .or_default() += calls;
         None
     }
 
@@ -773,12 +791,45 @@ fn finish_notes(notes: &mut Vec<String>, total: &Sums, outside: u64) {
 /// The grouped report of the tracker directory under `base_dir` (its
 /// `llm-usage/` history). A missing directory is an empty report.
 pub fn from_dir(base_dir: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
+    from_dir_priced(base_dir, query, &Prices::bundled())
+}
+
+/// [`from_dir`] with the given prices. A tracker records no model: a
+/// bridge named `provider/model` (e.g. `openai/gpt-4o`) is priced as that
+/// model, other bridges are unpriced (marked, never $0). History kept per
+/// hour is priced per hour, thresholds chosen by the average call.
+pub fn from_dir_priced(
+    base_dir: impl AsRef<Path>,
+    query: &Query,
+    prices: &Prices,
+) -> Result<GroupedReport> {
     let history = crate::report::read_history(base_dir)?;
     let mut agg = Aggregator::new(query.clone());
+    let mut pricer = Pricer::new(&prices.registry);
     let mut hourly_used = false;
     for e in &history.entries {
         let ts_ns = e.ts_ms.saturating_mul(1_000_000);
         hourly_used |= e.hourly;
+        let tokens = Tokens {
+            input: e.prompt_tokens,
+            output: e.completion_tokens,
+            reasoning: 0,
+            cache_read: 0,
+            cache_write: 0,
+            total: e.total_tokens,
+        };
+        let cost = if query.admits(ts_ns) && e.requests > 0 {
+            pricer.price_calls(
+                Some(&e.bridge),
+                None,
+                None,
+                Some(&tokens),
+                e.requests,
+                ts_ns,
+            )
+        } else {
+            None
+        };
         agg.add(&Sample {
             ts_ns,
             bridge: Some(&e.bridge),
@@ -793,8 +844,8 @@ pub fn from_dir(base_dir: impl AsRef<Path>, query: &Query) -> Result<GroupedRepo
                 cache_read_tokens: 0,
                 cache_write_tokens: 0,
                 total_tokens: e.total_tokens,
-                cost_nano_usd: 0,
-                priced_requests: 0,
+                cost_nano_usd: cost.map_or(0, i128::from),
+                priced_requests: if cost.is_some() { e.requests } else { 0 },
                 last_ns: e.last_used_ms.map(|ms| ms.saturating_mul(1_000_000)),
             },
         });
@@ -819,7 +870,9 @@ pub fn from_dir(base_dir: impl AsRef<Path>, query: &Query) -> Result<GroupedRepo
             );
         }
     }
+    pricer.source_note(prices, &mut notes);
     finish_notes(&mut notes, &total, outside);
+    pricer.unpriced_note(&mut notes);
     Ok(GroupedReport {
         query: query.clone(),
         store: StoreKind::Dir,
