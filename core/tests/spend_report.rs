@@ -85,7 +85,26 @@ fn u6_report_db_equals_spend_today_to_the_nano_usd() {
         let spent = l.spend_today(&Scope::All, None).unwrap();
         assert!(spent > 250_000_001 + 123_456_789, "{spent}");
         assert_eq!(l.health().unpriced_commits, 1);
+        // U3: the companion of spend_today says how much of it is a guess.
+        assert_eq!(l.spend_today(&Scope::Unpriced, None).unwrap(), 250_000_001);
+        assert_eq!(l.reserved_today(&Scope::Unpriced, None).unwrap(), 0);
         l.close().unwrap();
+        // ... and it is kept in the database's aggregates.
+        let again = Ledger::open_with_clock(
+            &db,
+            LedgerOptions {
+                mode,
+                ..LedgerOptions::default()
+            },
+            Arc::new(clock.clone()),
+        )
+        .unwrap();
+        assert_eq!(
+            again.spend_today(&Scope::Unpriced, None).unwrap(),
+            250_000_001
+        );
+        assert_eq!(again.spend_today(&Scope::All, None).unwrap(), spent);
+        again.close().unwrap();
 
         let day = l_day(T0_MS);
         let mut q = Query::new(GroupBy::Day);

@@ -12,12 +12,18 @@ pub enum Scope {
     All,
     Provider(String),
     Model(String),
+    /// The part of all spend settled without a price (at an estimate,
+    /// U3): the companion of `all` that says how much of it is a guess.
+    Unpriced,
 }
 
 impl Scope {
     pub fn parse(s: &str) -> crate::Result<Scope> {
         if s == "all" {
             return Ok(Scope::All);
+        }
+        if s == "unpriced" {
+            return Ok(Scope::Unpriced);
         }
         if let Some(p) = s.strip_prefix("provider:").filter(|p| !p.is_empty()) {
             return Ok(Scope::Provider(p.to_string()));
@@ -26,7 +32,7 @@ impl Scope {
             return Ok(Scope::Model(m.to_string()));
         }
         Err(crate::Error::invalid(format!(
-            "scope must be \"all\", \"provider:<name>\" or \"model:<name>\", got {s:?}"
+            "scope must be \"all\", \"provider:<name>\", \"model:<name>\" or \"unpriced\", got {s:?}"
         )))
     }
 
@@ -35,6 +41,7 @@ impl Scope {
             Scope::All => "all".into(),
             Scope::Provider(p) => format!("provider:{p}"),
             Scope::Model(m) => format!("model:{m}"),
+            Scope::Unpriced => "unpriced".into(),
         }
     }
 
@@ -43,17 +50,24 @@ impl Scope {
             Scope::All => true,
             Scope::Provider(p) => p == provider,
             Scope::Model(m) => m == model,
+            // Holds are reservations, never "unpriced spend".
+            Scope::Unpriced => false,
         }
     }
 }
 
-/// The scopes an event's spend counts in.
-pub fn scope_keys(provider: &str, model: &str) -> [String; 3] {
-    [
+/// The scopes an event's spend counts in; unpriced spend also in
+/// `unpriced`.
+pub fn scope_keys(e: &Effect) -> Vec<String> {
+    let mut keys = vec![
         "all".to_string(),
-        format!("provider:{provider}"),
-        format!("model:{model}"),
-    ]
+        format!("provider:{}", e.provider),
+        format!("model:{}", e.model),
+    ];
+    if !e.priced {
+        keys.push("unpriced".to_string());
+    }
+    keys
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -174,7 +188,7 @@ impl Accounts {
         if nusd == 0 {
             return;
         }
-        for scope in scope_keys(&e.provider, &e.model) {
+        for scope in scope_keys(e) {
             *self
                 .spend
                 .entry((scope, e.profile_id.clone()))

@@ -189,7 +189,7 @@ impl Db {
             if new {
                 apply_holds(&tx, eff)?;
                 if eff.spend_nusd != 0 {
-                    for scope in scope_keys(&eff.provider, &eff.model) {
+                    for scope in scope_keys(eff) {
                         *spend
                             .entry((eff.bucket, scope, eff.profile_id.as_str()))
                             .or_default() += eff.spend_nusd;
@@ -285,7 +285,7 @@ fn apply_one(
     }
     if eff.spend_nusd != 0 {
         let mut st = c.prepare_cached(SPEND_UPSERT)?;
-        for scope in scope_keys(&eff.provider, &eff.model) {
+        for scope in scope_keys(eff) {
             st.execute(params![eff.bucket, scope, eff.profile_id, eff.spend_nusd])?;
         }
     }
@@ -376,6 +376,7 @@ fn reserved_in(
         Scope::All => ("'all'", String::from("all")),
         Scope::Provider(p) => ("provider", p.clone()),
         Scope::Model(m) => ("model", m.clone()),
+        Scope::Unpriced => return Ok(0),
     };
     let sql = format!(
         "SELECT COALESCE(SUM(amount_nusd), 0) FROM holds WHERE expires_ms > ?1 AND {col} = ?2 AND (?3 IS NULL OR profile_id = ?3)"
