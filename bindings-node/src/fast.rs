@@ -228,11 +228,11 @@ fn read_track(s: &[f64]) -> Result<(u32, Usage, Option<f64>, UsageStatus), Strin
     if handle as u32 as f64 != handle {
         return Err(format!("bridge handle must be a u32, got {handle}"));
     }
-    let usage = Usage {
-        prompt_tokens: count(s[1], "promptTokens")?,
-        completion_tokens: count(s[2], "completionTokens")?,
-        total_tokens: count(s[3], "totalTokens")?,
-    };
+    let usage = Usage::new(
+        count(s[1], "promptTokens")?,
+        count(s[2], "completionTokens")?,
+        count(s[3], "totalTokens")?,
+    );
     let duration = if s[4].is_nan() { None } else { Some(s[4]) };
     let status = match s[5] {
         0.0 => UsageStatus::Success,

@@ -114,11 +114,7 @@ fn next_event(rng: &mut Rng) -> Event {
     let duration = (b.base_ms + b.per_token_ms * completion as f64) * jitter;
     Event {
         bridge: b.id,
-        usage: Usage {
-            prompt_tokens: prompt,
-            completion_tokens: completion,
-            total_tokens: prompt + completion,
-        },
+        usage: Usage::new(prompt, completion, prompt + completion),
         duration_ms: (duration * 10.0).round() / 10.0,
         status: if failed {
             UsageStatus::Error
@@ -187,7 +183,7 @@ fn sdk_call(rng: &mut Rng, i: u64) -> (&'static str, &'static str, serde_json::V
     let prompt = 2_000 + rng.below(30_000);
     let cached = prompt * rng.below(80) / 100;
     let out = 200 + rng.below(1_500);
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let v = serde_json::json!({"model": "gpt-4o-2024-08-06", "object": "chat.completion",
             "usage": {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out,
                 "prompt_tokens_details": {"cached_tokens": cached}}});

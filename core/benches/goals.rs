@@ -41,11 +41,7 @@ const BRIDGES: [&str; 4] = ["openai", "anthropic", "local", "azure"];
 fn log(i: u64) -> NewUsageLog<'static> {
     NewUsageLog::new(
         BRIDGES[(i % 4) as usize],
-        Usage {
-            prompt_tokens: i % 500,
-            completion_tokens: i % 300,
-            total_tokens: i % 500 + i % 300,
-        },
+        Usage::new(i % 500, i % 300, i % 500 + i % 300),
     )
 }
 

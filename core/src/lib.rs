@@ -31,7 +31,9 @@ pub use clock::{Clock, FnClock, ManualClock, SharedClock, SystemClock};
 pub use error::{BudgetExceeded, Error, Result};
 pub use file_tracker::FileBackedTracker;
 pub use health::Health;
-pub use model::{NewUsageLog, NewUsageLogOwned, Usage, UsageLog, UsageStats, UsageStatus};
+pub use model::{
+    NewUsageLog, NewUsageLogOwned, Usage, UsageLog, UsageStats, UsageStatus, MAX_PART_TOKENS,
+};
 pub use options::{Durability, TrackerOptions};
 pub use pricing::{Cost, CostItem, PriceRegistry};
 pub use report::Report;

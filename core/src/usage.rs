@@ -601,13 +601,18 @@ impl TokenUsage {
         Ok(())
     }
 
-    /// The T1 counts the tracker records: `promptTokens` = inclusive
-    /// input, `completionTokens` = output, `totalTokens` as reported.
+    /// What the tracker records: the T1 counts (`promptTokens` = inclusive
+    /// input, `completionTokens` = output, `totalTokens` as reported) and
+    /// the parts it keeps (cache reads, cache writes of every TTL,
+    /// reasoning).
     pub fn to_tracker(&self) -> crate::model::Usage {
         crate::model::Usage {
             prompt_tokens: self.input,
             completion_tokens: self.output,
             total_tokens: self.total(),
+            cache_read_tokens: self.cache_read,
+            cache_write_tokens: self.cache_write,
+            reasoning_tokens: self.reasoning,
         }
     }
 

@@ -276,11 +276,7 @@ pub unsafe extern "C" fn usagebook_tracker_track(
         };
         let log = NewUsageLog {
             bridge_id,
-            usage: Usage {
-                prompt_tokens,
-                completion_tokens,
-                total_tokens,
-            },
+            usage: Usage::new(prompt_tokens, completion_tokens, total_tokens),
             duration_ms: (duration_ms >= 0).then_some(duration_ms as f64),
             status,
         };
