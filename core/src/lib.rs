@@ -14,6 +14,7 @@ pub mod file_tracker;
 pub mod health;
 pub mod import;
 pub mod ledger;
+pub mod limits;
 pub mod model;
 pub mod options;
 pub mod pricing;

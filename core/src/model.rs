@@ -162,7 +162,7 @@ pub fn validate_bridge_id(bridge_id: &str) -> Result<()> {
     if bridge_id.is_empty() {
         return Err(Error::invalid("bridgeId must be a non-empty string"));
     }
-    Ok(())
+    crate::limits::check_name("bridgeId", bridge_id)
 }
 
 /// A recorded log as callers see it: an owned copy (T3).

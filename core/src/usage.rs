@@ -538,7 +538,7 @@ impl TokenUsage {
                 u.total = Some(r.get("totalTokens")?);
             }
         } else {
-            let keys: Vec<&str> = o.keys().map(String::as_str).collect();
+            let keys: Vec<String> = o.keys().take(20).map(|k| crate::limits::quote(k)).collect();
             return Err(Error::invalid(format!(
                 "usage has no token count usagebook recognises (keys: {}); pass a provider SDK's usage (prompt_tokens/completion_tokens, input_tokens/output_tokens, promptTokenCount, inputTokens) or promptTokens/completionTokens",
                 if keys.is_empty() { "none".to_string() } else { keys.join(", ") }

@@ -494,6 +494,11 @@ impl<'a> Pricer<'a> {
             } else {
                 format!("{model}, cache tokens above input")
             }
+        } else if model == "unknown" {
+            match bridge {
+                Some(b) => format!("bridge {b} (names no model)"),
+                None => "requests with no model".to_string(),
+            }
         } else {
             model.to_string()
         };
@@ -1348,8 +1353,11 @@ mod tests {
         assert_eq!(r.total.errors, 1);
         assert_eq!(r.total.input_tokens, 20);
         assert_eq!(r.total.output_tokens, 10);
-        assert_eq!(r.total.cost_nano(), None);
-        assert!(r.notes.is_empty(), "{:?}", r.notes);
+        // U6: `openai/gpt-4o` is priced with the bundled prices
+        // (10 x 2.5e-6 + 5 x 1e-5 USD); `local` names no model: unpriced.
+        assert_eq!(r.total.cost_nano(), Some(75_000));
+        assert_eq!(r.total.unpriced_requests(), 1);
+        assert!(r.notes.iter().any(|n| n.contains("local")), "{:?}", r.notes);
         q.zone = Zone::parse("Asia/Kolkata").unwrap();
         let r = from_dir(dir.path(), &q).unwrap();
         assert_eq!(keys(&r), vec![("2025-01-05", 2)]);
