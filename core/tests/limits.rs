@@ -142,3 +142,25 @@ fn x_names_past_the_maximum_are_refused_and_messages_stay_short() {
     );
     l.close().unwrap();
 }
+
+#[test]
+fn x_an_emptied_ledger_file_is_said_so_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    let l = open(&db, LedgerOptions::default()).unwrap();
+    l.write_event(commit("c", usd(1.0)), true).unwrap();
+    l.close().unwrap();
+    // Emptied after a clean close (no write-ahead log left): a new ledger,
+    // and health says what happened.
+    std::fs::write(&db, b"").unwrap();
+    let l = open(&db, LedgerOptions::default()).unwrap();
+    assert_eq!(l.spend_today(&Scope::All, None).unwrap(), 0);
+    let notes = l.health().notes;
+    assert!(notes.iter().any(|n| n.contains("empty file")), "{notes:?}");
+    l.close().unwrap();
+    // Emptied under a live write-ahead log: refused.
+    std::fs::write(&db, b"").unwrap();
+    std::fs::write(dir.path().join("l.db-wal"), b"not empty").unwrap();
+    let e = open(&db, LedgerOptions::default()).err().expect("refused");
+    assert!(e.to_string().contains("damaged"), "{e}");
+}

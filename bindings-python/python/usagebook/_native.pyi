@@ -3,7 +3,7 @@ module by ``python -m mypy.stubtest usagebook`` (run-tests.sh)."""
 
 import os
 from datetime import datetime
-from typing import Any, Callable, Literal, Mapping, Optional, TypedDict, TypeVar, Union, final
+from typing import Any, Callable, List, Literal, Mapping, Optional, TypedDict, TypeVar, Union, final
 
 from typing_extensions import disjoint_base
 
@@ -261,6 +261,7 @@ class _LedgerHealth(TypedDict):
     last_commit_at: Optional[datetime]
     last_error: Optional[str]
     schema_version: int
+    notes: List[str]
 
 @final
 class Prices:

@@ -132,6 +132,8 @@ pub struct LedgerHealth {
     pub last_commit_ms: Option<i64>,
     pub last_error: Option<String>,
     pub schema_version: u64,
+    /// What opening found worth saying (an empty database file, ...).
+    pub notes: Vec<String>,
 }
 
 impl LedgerHealth {
@@ -152,6 +154,7 @@ impl LedgerHealth {
             "lastCommitAt": self.last_commit_ms.map(crate::timefmt::format_iso_ms),
             "lastError": self.last_error,
             "schemaVersion": self.schema_version,
+            "notes": self.notes,
         })
     }
 }
@@ -224,6 +227,27 @@ impl Ledger {
             )));
         }
         let tz = day::parse_tz(&opts.timezone)?;
+        let mut notes = Vec::new();
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            let wal = PathBuf::from(format!("{}-wal", path.display()));
+            if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                // The main file was emptied under its write-ahead log: what
+                // the log holds cannot be applied to nothing. Refuse rather
+                // than start over at spend 0.
+                return Err(Error::io(
+                    format!(
+                        "opening ledger database {}: the file is empty but {} is not; the database was damaged (restore it from a backup, or move both files aside to start a new ledger)",
+                        path.display(),
+                        wal.display()
+                    ),
+                    std::io::Error::other("empty database file with a write-ahead log"),
+                ));
+            }
+            notes.push(format!(
+                "{} was an empty file: opened as a new ledger with no spend (if it held a ledger, restore it from a backup)",
+                path.display()
+            ));
+        }
         let db = db::Db::open(path, opts.mode == BudgetMode::StrictBudget)?;
         let mut accounts = Accounts::default();
         let now = clock.now_ms();
@@ -238,6 +262,7 @@ impl Ledger {
             mode: opts.mode.as_str(),
             path: path.to_path_buf(),
             schema_version: db.schema_version()?,
+            notes,
             ..LedgerHealth::default()
         };
         let shared = Arc::new(LShared {
