@@ -468,6 +468,8 @@ export interface LedgerHealth {
   lastCommitAt: Date | null;
   lastError: string | null;
   schemaVersion: number;
+  /** What opening found worth saying (e.g. an empty database file opened as a new ledger). */
+  notes: string[];
 }
 
 /**
