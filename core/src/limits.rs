@@ -42,6 +42,14 @@ pub fn quote(s: &str) -> String {
     }
 }
 
+/// `s` cut at [`QUOTE_CHARS`] characters for a message, unquoted.
+pub fn clip(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(QUOTE_CHARS) {
+        None => s.into(),
+        Some((cut, _)) => format!("{}... ({} bytes)", &s[..cut], s.len()).into(),
+    }
+}
+
 /// Checks a name's length; `field` names it in the error.
 pub fn check_name(field: &str, s: &str) -> crate::Result<()> {
     if s.len() > MAX_NAME_BYTES {

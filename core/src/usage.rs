@@ -538,7 +538,14 @@ impl TokenUsage {
                 u.total = Some(r.get("totalTokens")?);
             }
         } else {
-            let keys: Vec<String> = o.keys().take(20).map(|k| crate::limits::quote(k)).collect();
+            let mut keys: Vec<String> = o
+                .keys()
+                .take(20)
+                .map(|k| crate::limits::clip(k).into_owned())
+                .collect();
+            if o.len() > 20 {
+                keys.push(format!("and {} more", o.len() - 20));
+            }
             return Err(Error::invalid(format!(
                 "usage has no token count usagebook recognises (keys: {}); pass a provider SDK's usage (prompt_tokens/completion_tokens, input_tokens/output_tokens, promptTokenCount, inputTokens) or promptTokens/completionTokens",
                 if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
