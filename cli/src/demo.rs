@@ -225,7 +225,9 @@ fn budget_phase(out: &mut impl Write, dir: &Path, rng: &mut Rng) -> Result<(), F
         path.display(),
         nano_to_usd(earlier)
     )?;
-    let estimate = usd_to_nano(0.06, "estimate")?;
+    // Above what one of these calls can cost, so spend stays within the
+    // budget: a hold reserves the worst case, the commit settles the truth.
+    let estimate = usd_to_nano(0.15, "estimate")?;
     for i in 0.. {
         let (provider, model, usage) = sdk_call(rng, i);
         let trace = format!("demo-{}-{i}", std::process::id());
@@ -237,7 +239,7 @@ fn budget_phase(out: &mut impl Write, dir: &Path, rng: &mut Rng) -> Result<(), F
                 let cost = l.spend_today(&Scope::All, None)? - before;
                 writeln!(
                     out,
-                    "  call {}: {model:<17} reserved $0.06, cost ${:.6}",
+                    "  call {}: {model:<17} reserved $0.15, cost ${:.6}",
                     i + 1,
                     nano_to_usd(cost)
                 )?;
