@@ -152,37 +152,37 @@ fn decode(v: &Value, path: &Path) -> std::result::Result<SnapshotData, LoadError
             .as_array()
             .ok_or_else(|| corrupt("rollups entry is not an array"))?;
         for row in rows {
-            let r: Option<Vec<i64>> = row
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_i64).collect());
-            // Version 1 rows have 7 numbers; version 2 rows 7 (no parts)
-            // or 10 (cache reads, cache writes, reasoning).
-            let (base, parts) = match r.as_deref() {
-                Some([base @ .., cr, cw, rs]) if version >= 2 && base.len() == 7 => {
-                    (base, [*cr, *cw, *rs])
-                }
-                Some(base) if base.len() == 7 => (base, [0; 3]),
-                _ => return Err(corrupt(&format!("rollups.{name} has a malformed row"))),
+            // hour and last use are epoch ms (i64); the counts are u64 and
+            // may be above i64::MAX (a usage of 2^63 tokens is accepted, so
+            // it must read back, not make the snapshot "corrupt").
+            let bad = || corrupt(&format!("rollups.{name} has a malformed row"));
+            let a = row.as_array().ok_or_else(bad)?;
+            let parts_len = match a.len() {
+                7 => 0,
+                10 if version >= 2 => 3,
+                _ => return Err(bad()),
             };
-            let &[hour, req, p, c, t, e, last] = base else {
-                return Err(corrupt(&format!("rollups.{name} has a malformed row")));
-            };
-            if req < 0 || parts.iter().any(|&x| x < 0) {
-                return Err(corrupt(&format!("rollups.{name} has a malformed row")));
+            let int = |i: usize| a[i].as_i64().ok_or_else(bad);
+            let count = |i: usize| a[i].as_u64().ok_or_else(bad);
+            let (hour, last) = (int(0)?, int(6)?);
+            let (req, p, c, t, e) = (count(1)?, count(2)?, count(3)?, count(4)?, count(5)?);
+            let mut parts = [0u64; 3];
+            for (j, part) in parts.iter_mut().enumerate().take(parts_len) {
+                *part = count(7 + j)?;
             }
             data.buckets.push((
                 name.clone(),
                 hour,
                 Totals {
-                    requests: req as u64,
-                    prompt: p as u64,
-                    completion: c as u64,
-                    total: t as u64,
-                    errors: e as u64,
+                    requests: req,
+                    prompt: p,
+                    completion: c,
+                    total: t,
+                    errors: e,
                     last_used_ms: Some(last),
-                    cache_read: parts[0] as u64,
-                    cache_write: parts[1] as u64,
-                    reasoning: parts[2] as u64,
+                    cache_read: parts[0],
+                    cache_write: parts[1],
+                    reasoning: parts[2],
                 },
             ));
         }
