@@ -2,11 +2,23 @@
 // index.js). The addon's own declarations are generated into native.d.ts by
 // `napi build`; this file declares the facade users import.
 
-/** Token counts of one request (T1). */
+/**
+ * Token counts of one request (T1), and the parts the tracker keeps. The T1
+ * counts are inclusive: `promptTokens` counts every input token (cache reads
+ * and writes included), `completionTokens` every output token (reasoning
+ * included). A part is present in a log only when it is not zero (as in the
+ * `usage-logs.jsonl` line); read it as `usage.cacheReadTokens ?? 0`.
+ */
 export interface LlmUsage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Part of `promptTokens`: tokens read from the prompt cache. */
+  cacheReadTokens?: number;
+  /** Part of `promptTokens`: tokens written to the prompt cache (every TTL). */
+  cacheWriteTokens?: number;
+  /** Part of `completionTokens`: reasoning ("thinking") tokens. */
+  reasoningTokens?: number;
 }
 
 export type LlmUsageStatus = 'success' | 'error';
@@ -107,6 +119,20 @@ export interface LlmBridgeUsageStats {
   errorCount: number;
 }
 
+/**
+ * What usagebook's trackers return from `getUsageStats`: the T1 stats plus
+ * the sums of the parts, always present (0 when none were reported). Still
+ * an `LlmBridgeUsageStats`, so code typed against T1 is unchanged.
+ */
+export interface UsageStats extends LlmBridgeUsageStats {
+  /** Sum of the logs' cache reads (part of `promptTokens`). */
+  cacheReadTokens: number;
+  /** Sum of the logs' cache writes (part of `promptTokens`). */
+  cacheWriteTokens: number;
+  /** Sum of the logs' reasoning tokens (part of `completionTokens`). */
+  reasoningTokens: number;
+}
+
 /** The interface every tracker implements (T1). */
 export interface LlmBridgeUsageTracker {
   trackUsage(log: Omit<LlmBridgeUsageLog, 'id' | 'timestamp'>): void;
@@ -203,8 +229,8 @@ export interface UsageTracker extends LlmBridgeUsageTracker {
   trackUsage(log: TrackUsageLog): void;
   /** Retained logs, oldest first; all, or one bridge's (exact match). */
   getUsageLogs(bridgeId?: string): LlmBridgeUsageLog[];
-  /** Lifetime totals of one bridge, or of all. */
-  getUsageStats(bridgeId?: string): LlmBridgeUsageStats;
+  /** Lifetime totals of one bridge, or of all, with the sums of the parts. */
+  getUsageStats(bridgeId?: string): UsageStats;
   /** Without a date: forget everything. With one: drop logs with `timestamp < olderThan` and their totals. */
   clearLogs(olderThan?: Date): void;
   /** Resolves when everything tracked so far is on disk. */
@@ -442,6 +468,8 @@ export interface LedgerHealth {
   lastCommitAt: Date | null;
   lastError: string | null;
   schemaVersion: number;
+  /** What opening found worth saying (e.g. an empty database file opened as a new ledger). */
+  notes: string[];
 }
 
 /**

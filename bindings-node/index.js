@@ -30,13 +30,19 @@ const ErrorCodes = Object.freeze({
 
 // Arrays shared with the native fast path (src/fast.rs), per tracker:
 // - scratch: track() reads [handle, prompt, completion, total, durationMs or
-//   NaN, status]; stats() writes [requests, prompt, completion, total,
-//   average, lastUsedAt ms or NaN, errors];
-// - queue: up to QUEUE_LOGS logs of the same 6 numbers plus the timestamp
-//   stamped at the call, recorded by drain(n) in one native call.
-const SCRATCH_LEN = 8;
+//   NaN, status, cacheRead, cacheWrite, reasoning]; stats() writes
+//   [requests, prompt, completion, total, average, lastUsedAt ms or NaN,
+//   errors, cacheRead, cacheWrite, reasoning];
+// - queue: up to QUEUE_LOGS logs of the first 6 numbers plus the timestamp
+//   stamped at the call, recorded by drain(n) in one native call;
+// - parts: the 3 parts of each queued log that has them.
+// Status is 0 (success) or 1 (error), plus WITH_PARTS when the log has
+// parts: a T1-only log writes exactly the numbers it wrote before parts.
+const SCRATCH_LEN = 10;
 const QUEUED_LEN = 7;
+const PARTS_LEN = 3;
 const QUEUE_LOGS = 256;
+const WITH_PARTS = 2;
 
 function show(v) {
   if (typeof v === 'string') return JSON.stringify(v);
@@ -131,6 +137,7 @@ class Tracker {
   #native;
   #scratch = new Float64Array(SCRATCH_LEN);
   #queue;
+  #parts;
   #queued = 0;
   #track;
   #drain;
@@ -146,8 +153,14 @@ class Tracker {
     this.#native = nativeTracker;
     this.#testClock = testClock;
     const durability = nativeTracker.durability;
-    this.#queue = durability === null || durability === 'interval' ? new Float64Array(QUEUE_LOGS * QUEUED_LEN) : null;
-    const fast = nativeTracker.bindFast(this.#scratch, this.#queue ?? new Float64Array(QUEUED_LEN));
+    const queued = durability === null || durability === 'interval';
+    this.#queue = queued ? new Float64Array(QUEUE_LOGS * QUEUED_LEN) : null;
+    this.#parts = queued ? new Float64Array(QUEUE_LOGS * PARTS_LEN) : null;
+    const fast = nativeTracker.bindFast(
+      this.#scratch,
+      this.#queue ?? new Float64Array(QUEUED_LEN),
+      this.#parts ?? new Float64Array(PARTS_LEN),
+    );
     this.#track = fast.track;
     this.#drain = fast.drain;
     this.#stats = fast.stats;
@@ -189,12 +202,20 @@ class Tracker {
     let p = usage.promptTokens;
     let c = usage.completionTokens;
     let t = usage.totalTokens;
-    if (!(Number.isSafeInteger(p) && p >= 0 && Number.isSafeInteger(c) && c >= 0 && Number.isSafeInteger(t) && t >= 0)) {
-      // Not T1 counts: any other SDK shape, read by the core (or bad T1).
+    let parts;
+    if (
+      !(Number.isSafeInteger(p) && p >= 0 && Number.isSafeInteger(c) && c >= 0 && Number.isSafeInteger(t) && t >= 0) ||
+      usage.cacheReadTokens !== undefined ||
+      usage.cacheWriteTokens !== undefined ||
+      usage.reasoningTokens !== undefined
+    ) {
+      // Not T1 counts alone: any other SDK shape or T1 with parts, read and
+      // checked by the core (or bad T1).
       const counts = sdkCounts(usage, p, c, t);
       p = counts[0];
       c = counts[1];
       t = counts[2];
+      if (counts[3] !== 0 || counts[4] !== 0 || counts[5] !== 0) parts = counts;
     }
     let d = log.durationMs;
     if (d === undefined || d === null) {
@@ -207,6 +228,7 @@ class Tracker {
     if (s === 'success' || s === undefined) status = 0;
     else if (s === 'error') status = 1;
     else throw invalid(`trackUsage: status must be "success" or "error", got ${show(s)}`);
+    if (parts !== undefined) status += WITH_PARTS;
     let h = this.#handles.get(bridgeId);
     if (h === undefined) h = this.#intern(bridgeId);
     const q = this.#queue;
@@ -220,6 +242,13 @@ class Tracker {
       q[i + 4] = d;
       q[i + 5] = status;
       q[i + 6] = this.#testClock === undefined ? Date.now() : this.#testClock;
+      if (parts !== undefined) {
+        const r = this.#parts;
+        const k = n * PARTS_LEN;
+        r[k] = parts[3];
+        r[k + 1] = parts[4];
+        r[k + 2] = parts[5];
+      }
       this.#queued = n + 1;
       if (n === 0) queueMicrotask(this.#drainSoon);
       else if (n + 1 === QUEUE_LOGS) this.#drainQueue();
@@ -232,6 +261,11 @@ class Tracker {
     b[3] = t;
     b[4] = d;
     b[5] = status;
+    if (parts !== undefined) {
+      b[6] = parts[3];
+      b[7] = parts[4];
+      b[8] = parts[5];
+    }
     this.#track();
   }
 
@@ -258,13 +292,17 @@ class Tracker {
       throw fromNative(e);
     }
     const data = cols.data;
-    const n = data.length / 7;
+    const n = data.length / LOG_COLUMNS;
     if (n === 0) return [];
     const ids = cols.ids.split('\n');
     const bridges = cols.bridges;
     const out = new Array(n);
-    for (let i = 0, j = 0; i < n; i++, j += 7) {
+    for (let i = 0, j = 0; i < n; i++, j += LOG_COLUMNS) {
       const usage = { promptTokens: data[j + 2], completionTokens: data[j + 3], totalTokens: data[j + 4] };
+      // The parts, each only when not zero (as in the T7 line).
+      if (data[j + 7] !== 0) usage.cacheReadTokens = data[j + 7];
+      if (data[j + 8] !== 0) usage.cacheWriteTokens = data[j + 8];
+      if (data[j + 9] !== 0) usage.reasoningTokens = data[j + 9];
       const duration = data[j + 5];
       const status = data[j + 6] === 1 ? 'error' : 'success';
       // Key order of the T7 line (and of the seed's `{id, timestamp, ...log}`).
@@ -289,6 +327,9 @@ class Tracker {
         promptTokens: b[1],
         completionTokens: b[2],
         totalTokens: b[3],
+        cacheReadTokens: b[7],
+        cacheWriteTokens: b[8],
+        reasoningTokens: b[9],
         averageTokensPerRequest: b[4],
         errorCount: b[6],
       };
@@ -298,6 +339,9 @@ class Tracker {
       promptTokens: b[1],
       completionTokens: b[2],
       totalTokens: b[3],
+      cacheReadTokens: b[7],
+      cacheWriteTokens: b[8],
+      reasoningTokens: b[9],
       averageTokensPerRequest: b[4],
       lastUsedAt: new Date(last),
       errorCount: b[6],
@@ -393,20 +437,30 @@ class Tracker {
   }
 }
 
+const PART_FIELDS = ['cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens'];
+// Numbers per log in NativeTracker.logs()'s columns.
+const LOG_COLUMNS = 10;
+
 function badCount(field, v) {
   return invalid(`trackUsage: usage.${field} must be a non-negative integer, got ${show(v)}`);
 }
 
 // `trackUsage`'s slow path: a provider SDK's usage (OpenAI Chat or
-// Responses, Anthropic, Gemini `usageMetadata`, Bedrock) or a whole
-// response, read by the core's one adapter: [promptTokens (every input
-// token, cache reads and writes included), completionTokens, totalTokens].
+// Responses, Anthropic, Gemini `usageMetadata`, Bedrock), a whole response,
+// or T1 counts with parts, read and checked by the core's one adapter:
+// [promptTokens (every input token, cache reads and writes included),
+// completionTokens, totalTokens, cacheReadTokens, cacheWriteTokens,
+// reasoningTokens].
 function sdkCounts(usage, p, c, t) {
   if (p !== undefined || c !== undefined) {
     // T1 camelCase, checked as T1 (all three counts, integers).
     if (!(Number.isSafeInteger(p) && p >= 0)) throw badCount('promptTokens', p);
     if (!(Number.isSafeInteger(c) && c >= 0)) throw badCount('completionTokens', c);
-    throw badCount('totalTokens', t);
+    if (!(Number.isSafeInteger(t) && t >= 0)) throw badCount('totalTokens', t);
+    for (const field of PART_FIELDS) {
+      const v = usage[field];
+      if (!(v === undefined || v === null || (Number.isSafeInteger(v) && v >= 0))) throw badCount(field, v);
+    }
   }
   const json = usageJson(usage, 'trackUsage');
   try {

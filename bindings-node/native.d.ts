@@ -94,8 +94,11 @@ export declare class NativeTracker {
   get durability(): string | null
   /** The handle `track()` takes for this bridge id. */
   intern(bridgeId: string): number
-  /** The per-event functions over `scratch` and `queue` (see `fast.rs`). */
-  bindFast(scratch: Float64Array, queue: Float64Array): { track(): void; drain(count: number): void; stats(bridgeId?: string | null): void }
+  /**
+   * The per-event functions over `scratch`, `queue` and `parts` (see
+   * `fast.rs`).
+   */
+  bindFast(scratch: Float64Array, queue: Float64Array, parts: Float64Array): { track(): void; drain(count: number): void; stats(bridgeId?: string | null): void }
   /** Retained logs, oldest first (T3), as columns. */
   logs(bridgeId?: string | undefined | null): LogColumns
   /** `clearLogs(olderThan?)` (T5). File-backed: returns when it is on disk. */
@@ -130,18 +133,21 @@ export interface LogColumns {
   /** The distinct bridge ids of this result; `data` refers to them by index. */
   bridges: Array<string>
   /**
-   * Per log, 7 numbers: bridge index, timestamp ms, prompt, completion,
-   * total tokens, duration ms (NaN when absent), status (0 success, 1 error).
+   * Per log, 10 numbers: bridge index, timestamp ms, prompt, completion,
+   * total tokens, duration ms (NaN when absent), status (0 success, 1
+   * error), cache read, cache write and reasoning tokens.
    */
   data: Float64Array
 }
 
 /**
  * `trackUsage`'s slow path: a usage in any shape the core reads (OpenAI
- * Chat and Responses, Anthropic, Gemini, Bedrock, a whole response) as the
- * T1 counts `[promptTokens, completionTokens, totalTokens]` (inclusive
- * input, output, total). A value with no token field the core knows is a
- * `USAGEBOOK_INVALID_ARGUMENT` naming its keys.
+ * Chat and Responses, Anthropic, Gemini, Bedrock, a whole response, T1
+ * camelCase with parts) as what the tracker records: `[promptTokens,
+ * completionTokens, totalTokens, cacheReadTokens, cacheWriteTokens,
+ * reasoningTokens]` (inclusive input, output, total, then the parts),
+ * checked as `track` checks them. A value with no token field the core
+ * knows is a `USAGEBOOK_INVALID_ARGUMENT` naming its keys.
  */
 export declare function trackerCounts(usageJson: string): Array<number>
 

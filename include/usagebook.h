@@ -142,9 +142,15 @@ typedef struct usagebook_tracker usagebook_tracker;
 typedef int64_t (*usagebook_clock_fn)(void *ctx);
 
 // `LlmBridgeUsageStats` (T1, T4): lifetime totals, not trimmed by `maxLogs`.
+//
+// The last three fields (the part sums) were added in 0.1 after the first
+// header: a program compiled against a header without them must be
+// recompiled, or the library writes past its struct (CHANGELOG.md).
 typedef struct {
   uint64_t total_requests;
+  // Every input token, cache reads and writes included.
   uint64_t prompt_tokens;
+  // Every output token, reasoning included.
   uint64_t completion_tokens;
   uint64_t total_tokens;
   uint64_t error_count;
@@ -152,6 +158,12 @@ typedef struct {
   double average_tokens_per_request;
   // Epoch milliseconds (UTC) of the latest log; -1 when there is none.
   int64_t last_used_at_ms;
+  // Part of `prompt_tokens`: tokens read from the prompt cache.
+  uint64_t cache_read_tokens;
+  // Part of `prompt_tokens`: tokens written to the prompt cache.
+  uint64_t cache_write_tokens;
+  // Part of `completion_tokens`: reasoning tokens.
+  uint64_t reasoning_tokens;
 } usagebook_stats;
 
 #ifdef __cplusplus
@@ -426,8 +438,12 @@ usagebook_status usagebook_tracker_track(usagebook_tracker *t,
 // Records one log given as the JSON a host passes to `trackUsage` (T1):
 // `{"bridgeId": "...", "usage": {"promptTokens": n, "completionTokens": n,
 // "totalTokens": n}, "durationMs": n (optional), "status": "success" |
-// "error" (optional, default "success")}`. Invalid JSON or fields are
-// `USAGEBOOK_INVALID_ARGUMENT` naming the field; nothing is recorded.
+// "error" (optional, default "success")}`. `usage` may also carry the
+// parts `cacheReadTokens`, `cacheWriteTokens` and `reasoningTokens`, or be
+// any provider SDK's usage JSON (OpenAI, Anthropic, Gemini, Bedrock, a
+// whole response), whose cache and reasoning counts are kept as those
+// parts. Invalid JSON or fields are `USAGEBOOK_INVALID_ARGUMENT` naming
+// the field; nothing is recorded.
 //
 // # Safety
 // `t` is NULL or an open handle; `log_json` is NULL or NUL-terminated.

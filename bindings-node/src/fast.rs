@@ -7,16 +7,21 @@
 //! `Float64Array`s the facade allocates once per tracker and keeps private:
 //!
 //! - `track()`: reads `scratch[0..6]` = `[handle, prompt, completion, total,
-//!   durationMs (NaN = absent), status (0 success, 1 error)]` and records
-//!   the log now (the `process` and `power` modes: recorded before return).
+//!   durationMs (NaN = absent), status]` and records the log now (the
+//!   `process` and `power` modes: recorded before return). Status 0 is
+//!   success, 1 error; 2 and 3 are the same with parts, read from
+//!   `scratch[6..9]` = `[cacheRead, cacheWrite, reasoning]`.
 //! - `drain(n)`: records the first `n` logs queued in `queue`, 7 numbers
 //!   each: the 6 above plus the timestamp the facade stamped at the call
-//!   (`Date.now()`, as the seed did). One core lock per batch.
-//! - `stats(bridgeId?)`: writes `scratch[0..7]` = `[totalRequests,
+//!   (`Date.now()`, as the seed did). One core lock per batch. A queued log
+//!   with status 2 or 3 has its parts at `parts[3 * i..3 * i + 3]`: a T1-only
+//!   log writes and reads exactly what it did before parts.
+//! - `stats(bridgeId?)`: writes `scratch[0..10]` = `[totalRequests,
 //!   promptTokens, completionTokens, totalTokens, averageTokensPerRequest,
-//!   lastUsedAt ms (NaN = absent), errorCount]`.
+//!   lastUsedAt ms (NaN = absent), errorCount, cacheReadTokens,
+//!   cacheWriteTokens, reasoningTokens]`.
 //!
-//! Each function owns strong references to both arrays, so their memory
+//! Each function owns strong references to the arrays, so their memory
 //! lives as long as the function; V8 never moves an `ArrayBuffer`'s backing
 //! store, and the arrays are never handed to user code (so never detached).
 
@@ -30,9 +35,11 @@ use std::sync::Arc;
 use usagebook_core::{InternedLog, Usage, UsageStatus};
 
 /// Length of the scratch array, in f64s.
-pub(crate) const SCRATCH_LEN: usize = 8;
+pub(crate) const SCRATCH_LEN: usize = 10;
 /// Numbers per queued log.
 pub(crate) const QUEUED_LEN: usize = 7;
+/// Numbers per queued log in the parts array.
+pub(crate) const PARTS_LEN: usize = 3;
 
 struct Ctx {
     native: Arc<Native>,
@@ -40,9 +47,10 @@ struct Ctx {
     batch: RefCell<Vec<InternedLog>>,
     scratch: *mut f64,
     queue: *const f64,
-    /// Capacity of `queue`, in logs.
+    parts: *const f64,
+    /// Capacity of `queue` (and `parts`), in logs.
     queue_logs: usize,
-    refs: [sys::napi_ref; 2],
+    refs: [sys::napi_ref; 3],
 }
 
 fn check(status: sys::napi_status, what: &str) -> napi::Result<()> {
@@ -89,22 +97,27 @@ unsafe fn f64_array(
 }
 
 /// Creates `{track, drain, stats}` over `scratch` (a `Float64Array` of at
-/// least [`SCRATCH_LEN`]) and `queue` (whole logs of [`QUEUED_LEN`]).
+/// least [`SCRATCH_LEN`]), `queue` (whole logs of [`QUEUED_LEN`]) and
+/// `parts` ([`PARTS_LEN`] numbers for each log `queue` holds).
 ///
 /// # Safety
-/// `env`, `scratch` and `queue` must be valid for the current callback scope.
+/// `env`, `scratch`, `queue` and `parts` must be valid for the current
+/// callback scope.
 pub(crate) unsafe fn bind(
     env: sys::napi_env,
     native: Arc<Native>,
     scratch: sys::napi_value,
     queue: sys::napi_value,
+    parts: sys::napi_value,
 ) -> napi::Result<sys::napi_value> {
     let (scratch_data, scratch_len) = f64_array(env, scratch, "scratch")?;
     let (queue_data, queue_len) = f64_array(env, queue, "queue")?;
-    if scratch_len < SCRATCH_LEN || queue_len < QUEUED_LEN {
+    let (parts_data, parts_len) = f64_array(env, parts, "parts")?;
+    let queue_logs = queue_len / QUEUED_LEN;
+    if scratch_len < SCRATCH_LEN || queue_logs == 0 || parts_len < queue_logs * PARTS_LEN {
         return Err(napi::Error::new(
             napi::Status::InvalidArg,
-            "scratch or queue is too short".to_string(),
+            "scratch, queue or parts is too short".to_string(),
         ));
     }
     let mut obj = ptr::null_mut();
@@ -115,8 +128,8 @@ pub(crate) unsafe fn bind(
         (c"stats", Some(stats_cb)),
     ];
     for (name, cb) in fns {
-        let mut refs = [ptr::null_mut(); 2];
-        for (r, v) in refs.iter_mut().zip([scratch, queue]) {
+        let mut refs = [ptr::null_mut(); 3];
+        for (r, v) in refs.iter_mut().zip([scratch, queue, parts]) {
             check(
                 sys::napi_create_reference(env, v, 1, r),
                 "referencing the shared arrays",
@@ -127,7 +140,8 @@ pub(crate) unsafe fn bind(
             batch: RefCell::new(Vec::new()),
             scratch: scratch_data,
             queue: queue_data,
-            queue_logs: queue_len / QUEUED_LEN,
+            parts: parts_data,
+            queue_logs,
             refs,
         }));
         let mut f = ptr::null_mut();
@@ -223,22 +237,31 @@ fn count(x: f64, field: &str) -> Result<u64, String> {
     }
 }
 
-fn read_track(s: &[f64]) -> Result<(u32, Usage, Option<f64>, UsageStatus), String> {
+/// One log's numbers: `s` as in `track()`, `parts` its three parts (read
+/// only when the status code says there are parts).
+fn read_track(s: &[f64], parts: &[f64]) -> Result<(u32, Usage, Option<f64>, UsageStatus), String> {
     let handle = s[0];
     if handle as u32 as f64 != handle {
         return Err(format!("bridge handle must be a u32, got {handle}"));
     }
-    let usage = Usage {
-        prompt_tokens: count(s[1], "promptTokens")?,
-        completion_tokens: count(s[2], "completionTokens")?,
-        total_tokens: count(s[3], "totalTokens")?,
-    };
+    let mut usage = Usage::new(
+        count(s[1], "promptTokens")?,
+        count(s[2], "completionTokens")?,
+        count(s[3], "totalTokens")?,
+    );
     let duration = if s[4].is_nan() { None } else { Some(s[4]) };
-    let status = match s[5] {
-        0.0 => UsageStatus::Success,
-        1.0 => UsageStatus::Error,
-        other => return Err(format!("status code must be 0 or 1, got {other}")),
+    let (status, with_parts) = match s[5] {
+        0.0 => (UsageStatus::Success, false),
+        1.0 => (UsageStatus::Error, false),
+        2.0 => (UsageStatus::Success, true),
+        3.0 => (UsageStatus::Error, true),
+        other => return Err(format!("status code must be 0 to 3, got {other}")),
     };
+    if with_parts {
+        usage.cache_read_tokens = count(parts[0], "cacheReadTokens")?;
+        usage.cache_write_tokens = count(parts[1], "cacheWriteTokens")?;
+        usage.reasoning_tokens = count(parts[2], "reasoningTokens")?;
+    }
     Ok((handle as u32, usage, duration, status))
 }
 
@@ -252,7 +275,7 @@ unsafe extern "C" fn track_cb(
     };
     let scratch = std::slice::from_raw_parts(ctx.scratch, SCRATCH_LEN);
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let (bridge, usage, duration, status) = match read_track(scratch) {
+        let (bridge, usage, duration, status) = match read_track(scratch, &scratch[6..9]) {
             Ok(v) => v,
             Err(msg) => return Err(usagebook_core::Error::invalid(msg)),
         };
@@ -266,8 +289,8 @@ unsafe extern "C" fn track_cb(
     ptr::null_mut()
 }
 
-fn read_queued(q: &[f64]) -> Result<InternedLog, String> {
-    let (bridge, usage, duration_ms, status) = read_track(q)?;
+fn read_queued(q: &[f64], parts: &[f64]) -> Result<InternedLog, String> {
+    let (bridge, usage, duration_ms, status) = read_track(q, parts)?;
     let ts = q[6];
     if ts as i64 as f64 != ts || ts.abs() > 8.64e15 {
         return Err(format!("timestamp must be an integer of ms, got {ts}"));
@@ -305,6 +328,7 @@ unsafe extern "C" fn drain_cb(
         return ptr::null_mut();
     }
     let queue = std::slice::from_raw_parts(ctx.queue, n as usize * QUEUED_LEN);
+    let parts = std::slice::from_raw_parts(ctx.parts, n as usize * PARTS_LEN);
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut fresh = Vec::new();
         let mut reused = ctx.batch.try_borrow_mut();
@@ -313,8 +337,11 @@ unsafe extern "C" fn drain_cb(
             Err(_) => &mut fresh,
         };
         logs.clear();
-        for q in queue.chunks_exact(QUEUED_LEN) {
-            logs.push(read_queued(q).map_err(usagebook_core::Error::invalid)?);
+        for (q, p) in queue
+            .chunks_exact(QUEUED_LEN)
+            .zip(parts.chunks_exact(PARTS_LEN))
+        {
+            logs.push(read_queued(q, p).map_err(usagebook_core::Error::invalid)?);
         }
         ctx.native.track_interned_batch(logs)
     }));
@@ -396,6 +423,9 @@ unsafe extern "C" fn stats_cb(
             out[4] = s.average_tokens_per_request;
             out[5] = s.last_used_at_ms.map_or(f64::NAN, |ms| ms as f64);
             out[6] = s.error_count as f64;
+            out[7] = s.cache_read_tokens as f64;
+            out[8] = s.cache_write_tokens as f64;
+            out[9] = s.reasoning_tokens as f64;
         }
         Ok(Err(e)) => throw_core(env, &e),
         Err(p) => throw(env, errors::PANIC, &panic_message(&*p), false),
@@ -409,24 +439,50 @@ mod tests {
 
     #[test]
     fn x1_scratch_values_are_checked_again_natively() {
-        let ok = [3.0, 10.0, 5.0, 15.0, f64::NAN, 1.0, 0.0, 0.0];
-        let (h, u, d, s) = read_track(&ok).unwrap();
+        let ok = [3.0, 10.0, 5.0, 15.0, f64::NAN, 1.0, 0.0, 0.0, 0.0, 0.0];
+        // Parts are only read when the status code says so.
+        let junk = [f64::NAN; 3];
+        let (h, u, d, s) = read_track(&ok, &junk).unwrap();
         assert_eq!((h, u.total_tokens, d, s), (3, 15, None, UsageStatus::Error));
-        for (i, bad) in [(1, -1.0), (2, 1.5), (3, f64::NAN), (0, -1.0), (5, 2.0)] {
+        assert!(!u.has_parts());
+        for (i, bad) in [(1, -1.0), (2, 1.5), (3, f64::NAN), (0, -1.0), (5, 4.0)] {
             let mut v = ok;
             v[i] = bad;
-            assert!(read_track(&v).is_err(), "index {i} = {bad}");
+            assert!(read_track(&v, &junk).is_err(), "index {i} = {bad}");
         }
+        let mut with = ok;
+        with[5] = 2.0;
+        let (_, u, _, s) = read_track(&with, &[4.0, 2.0, 1.0]).unwrap();
+        assert_eq!(
+            (
+                u.cache_read_tokens,
+                u.cache_write_tokens,
+                u.reasoning_tokens,
+                s
+            ),
+            (4, 2, 1, UsageStatus::Success)
+        );
+        with[5] = 3.0;
+        assert_eq!(
+            read_track(&with, &[0.0, 0.0, 5.0]).unwrap().3,
+            UsageStatus::Error
+        );
+        let e = read_track(&with, &[0.0, -1.0, 0.0]).unwrap_err();
+        assert!(e.contains("cacheWriteTokens"), "{e}");
+        assert!(read_track(&with, &junk).is_err());
         assert_eq!(
             count(9_007_199_254_740_991.0, "x"),
             Ok(9_007_199_254_740_991)
         );
         assert!(count(9_007_199_254_740_992.0, "x").is_err());
         let mut q = [0.0, 1.0, 2.0, 3.0, 4.5, 0.0, 1_736_000_000_000.0];
-        assert_eq!(read_queued(&q).unwrap().timestamp_ms, 1_736_000_000_000);
+        assert_eq!(
+            read_queued(&q, &junk).unwrap().timestamp_ms,
+            1_736_000_000_000
+        );
         for bad in [f64::NAN, 1.5, f64::INFINITY] {
             q[6] = bad;
-            assert!(read_queued(&q).is_err(), "{bad}");
+            assert!(read_queued(&q, &junk).is_err(), "{bad}");
         }
     }
 }

@@ -13,7 +13,11 @@ use usagebook_core::{
 type JsResult<T> = napi::Result<T, String>;
 
 /// The three trackers of T12. An enum rather than `dyn UsageTracker` so the
-/// interned fast path (inherent methods) is reachable.
+/// interned fast path (inherent methods) is reachable. It is built once per
+/// tracker, inside the `Arc` of [`Native`], and never moved: the size of
+/// its largest variant costs nothing, and boxing it would add a pointer
+/// chase to every call.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Core {
     Memory(InMemoryTracker),
     File(FileBackedTracker),
@@ -91,8 +95,9 @@ pub struct LogColumns {
     pub ids: String,
     /// The distinct bridge ids of this result; `data` refers to them by index.
     pub bridges: Vec<String>,
-    /// Per log, 7 numbers: bridge index, timestamp ms, prompt, completion,
-    /// total tokens, duration ms (NaN when absent), status (0 success, 1 error).
+    /// Per log, 10 numbers: bridge index, timestamp ms, prompt, completion,
+    /// total tokens, duration ms (NaN when absent), status (0 success, 1
+    /// error), cache read, cache write and reasoning tokens.
     pub data: Float64Array,
 }
 
@@ -203,9 +208,10 @@ impl NativeTracker {
         guard(|| self.native.intern(&bridge_id).map_err(to_napi))
     }
 
-    /// The per-event functions over `scratch` and `queue` (see `fast.rs`).
+    /// The per-event functions over `scratch`, `queue` and `parts` (see
+    /// `fast.rs`).
     #[napi(
-        ts_args_type = "scratch: Float64Array, queue: Float64Array",
+        ts_args_type = "scratch: Float64Array, queue: Float64Array, parts: Float64Array",
         ts_return_type = "{ track(): void; drain(count: number): void; stats(bridgeId?: string | null): void }"
     )]
     pub fn bind_fast<'env>(
@@ -213,9 +219,16 @@ impl NativeTracker {
         env: &'env Env,
         scratch: Unknown<'env>,
         queue: Unknown<'env>,
+        parts: Unknown<'env>,
     ) -> Result<Unknown<'env>> {
         let raw = unsafe {
-            crate::fast::bind(env.raw(), self.native.clone(), scratch.raw(), queue.raw())?
+            crate::fast::bind(
+                env.raw(),
+                self.native.clone(),
+                scratch.raw(),
+                queue.raw(),
+                parts.raw(),
+            )?
         };
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), raw) })
     }
@@ -231,7 +244,7 @@ impl NativeTracker {
                 .map_err(to_napi)?;
             let mut ids = String::with_capacity(logs.len() * 28);
             let mut bridges: Vec<String> = Vec::new();
-            let mut data = Vec::with_capacity(logs.len() * 7);
+            let mut data = Vec::with_capacity(logs.len() * 10);
             for (i, l) in logs.iter().enumerate() {
                 if i > 0 {
                     ids.push('\n');
@@ -254,6 +267,9 @@ impl NativeTracker {
                     l.usage.total_tokens as f64,
                     l.duration_ms.unwrap_or(f64::NAN),
                     l.status as u8 as f64,
+                    l.usage.cache_read_tokens as f64,
+                    l.usage.cache_write_tokens as f64,
+                    l.usage.reasoning_tokens as f64,
                 ]);
             }
             Ok(LogColumns {

@@ -28,19 +28,25 @@ fn now_ms() -> i64 {
 }
 
 /// `trackUsage`'s slow path: a usage in any shape the core reads (OpenAI
-/// Chat and Responses, Anthropic, Gemini, Bedrock, a whole response) as the
-/// T1 counts `[promptTokens, completionTokens, totalTokens]` (inclusive
-/// input, output, total). A value with no token field the core knows is a
-/// `USAGEBOOK_INVALID_ARGUMENT` naming its keys.
+/// Chat and Responses, Anthropic, Gemini, Bedrock, a whole response, T1
+/// camelCase with parts) as what the tracker records: `[promptTokens,
+/// completionTokens, totalTokens, cacheReadTokens, cacheWriteTokens,
+/// reasoningTokens]` (inclusive input, output, total, then the parts),
+/// checked as `track` checks them. A value with no token field the core
+/// knows is a `USAGEBOOK_INVALID_ARGUMENT` naming its keys.
 #[napi(catch_unwind)]
 pub fn tracker_counts(usage_json: String) -> Result<Vec<f64>, String> {
     guard(|| {
         let v = parse(&usage_json, "usage")?;
         let u = TokenUsage::read(&v).map_err(to_napi)?.usage.to_tracker();
+        u.validate().map_err(to_napi)?;
         let counts = [
             ("promptTokens", u.prompt_tokens),
             ("completionTokens", u.completion_tokens),
             ("totalTokens", u.total_tokens),
+            ("cacheReadTokens", u.cache_read_tokens),
+            ("cacheWriteTokens", u.cache_write_tokens),
+            ("reasoningTokens", u.reasoning_tokens),
         ];
         for (field, n) in counts {
             if n > MAX_SAFE {
@@ -134,8 +140,23 @@ mod tests {
         let anthropic = r#"{"input_tokens":200,"output_tokens":50,"cache_creation_input_tokens":5000,"cache_read_input_tokens":1000}"#;
         assert_eq!(
             tracker_counts(anthropic.into()).unwrap(),
-            vec![6200.0, 50.0, 6250.0]
+            vec![6200.0, 50.0, 6250.0, 1000.0, 5000.0, 0.0]
         );
+        let t1 = r#"{"promptTokens":10,"completionTokens":5,"totalTokens":15,"cacheReadTokens":4,"reasoningTokens":2}"#;
+        assert_eq!(
+            tracker_counts(t1.into()).unwrap(),
+            vec![10.0, 5.0, 15.0, 4.0, 0.0, 2.0]
+        );
+        let e = tracker_counts(
+            r#"{"promptTokens":10,"completionTokens":5,"totalTokens":15,"reasoningTokens":6}"#
+                .into(),
+        )
+        .unwrap_err();
+        assert_eq!(e.status, crate::errors::INVALID_ARGUMENT);
+        assert!(e.reason.contains("reasoning"), "{}", e.reason);
+        let huge = r#"{"promptTokens":5000000000,"completionTokens":0,"totalTokens":0,"cacheReadTokens":4294967296}"#;
+        let e = tracker_counts(huge.into()).unwrap_err();
+        assert!(e.reason.contains("cacheReadTokens"), "{}", e.reason);
         let e = tracker_counts(r#"{"tokens":5,"cost":1}"#.into()).unwrap_err();
         assert_eq!(e.status, crate::errors::INVALID_ARGUMENT);
         assert!(e.reason.contains("tokens, cost"), "{}", e.reason);

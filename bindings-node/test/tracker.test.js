@@ -38,6 +38,7 @@ for (const [name, make] of Object.entries(makers)) {
     const s = u.getUsageStats();
     assert.deepEqual(Object.keys(s), [
       'totalRequests', 'promptTokens', 'completionTokens', 'totalTokens',
+      'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens',
       'averageTokensPerRequest', 'lastUsedAt', 'errorCount',
     ]);
     assert.ok(s.lastUsedAt instanceof Date);
@@ -80,6 +81,7 @@ for (const [name, make] of Object.entries(makers)) {
     for (const s of [u.getUsageStats(), u.getUsageStats('nobody')]) {
       assert.deepEqual(s, {
         totalRequests: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0,
+        cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0,
         averageTokensPerRequest: 0, errorCount: 0,
       });
       assert.ok(!('lastUsedAt' in s), 'absent, not undefined or null');

@@ -46,7 +46,13 @@ for (const [kind, make] of [
     }
     const logs = tracker.getUsageLogs('Anthropic Messages usage (cache read and write)');
     assert.equal(logs.length, 1);
-    assert.deepEqual(logs[0].usage, { promptTokens: 6200, completionTokens: 50, totalTokens: 6250 });
+    assert.deepEqual(logs[0].usage, {
+      promptTokens: 6200,
+      completionTokens: 50,
+      totalTokens: 6250,
+      cacheReadTokens: 1000,
+      cacheWriteTokens: 5000,
+    });
     assert.equal(logs[0].durationMs, 250);
     assert.equal(tracker.getUsageStats().totalRequests, Object.keys(SHAPES).length);
     await tracker.close();
@@ -109,7 +115,128 @@ test('T1 camelCase is still checked as T1: all three counts, integers (the vecto
   for (const [usage, re] of bad) {
     assert.throws(() => tracker.trackUsage({ bridgeId: 'a', usage }), isInvalid(re), JSON.stringify(usage));
   }
-  // Extra T1 detail fields ride along on the fast path.
+  // T1 counts with parts are recorded with them.
   tracker.trackUsage({ bridgeId: 'a', usage: { promptTokens: 5, completionTokens: 1, totalTokens: 6, cacheReadTokens: 2 } });
   assert.deepEqual(counts(tracker, 'a'), [5, 1, 6]);
+  assert.equal(tracker.getUsageStats('a').cacheReadTokens, 2);
+});
+
+// ---- the parts the tracker keeps (cache reads, cache writes, reasoning) ----
+
+function parts(x) {
+  return [x.cacheReadTokens ?? 0, x.cacheWriteTokens ?? 0, x.reasoningTokens ?? 0];
+}
+
+// An o-series ChatCompletion: cached prompt tokens and reasoning tokens.
+const reasoningChat = {
+  ...sdk.openaiChat,
+  model: 'o3-2025-04-16',
+  usage: {
+    prompt_tokens: 3000,
+    completion_tokens: 1800,
+    total_tokens: 4800,
+    prompt_tokens_details: { audio_tokens: 0, cached_tokens: 2048 },
+    completion_tokens_details: { accepted_prediction_tokens: 0, audio_tokens: 0, reasoning_tokens: 1536, rejected_prediction_tokens: 0 },
+  },
+};
+
+// [usage, expected [cacheRead, cacheWrite, reasoning]].
+const PARTS = {
+  'OpenAI Chat Completions usage': [sdk.openaiChat.usage, [200, 0, 0]],
+  'OpenAI ChatCompletion with reasoning (whole response)': [reasoningChat, [2048, 0, 1536]],
+  'OpenAI Chat Completions usage with reasoning': [reasoningChat.usage, [2048, 0, 1536]],
+  'OpenAI Responses usage': [sdk.openaiResponse.usage, [200, 0, 0]],
+  'Anthropic Messages usage (cache read and write)': [sdk.anthropicMessage.usage, [1000, 5000, 0]],
+  'Anthropic Message (whole response)': [sdk.anthropicMessage, [1000, 5000, 0]],
+  'Gemini usageMetadata': [sdk.geminiResponse.usageMetadata, [400, 0, 200]],
+  'Bedrock Converse usage': [sdk.bedrockConverse.usage, [500, 300, 0]],
+  'T1 camelCase with parts': [{ promptTokens: 70, completionTokens: 30, totalTokens: 100, cacheWriteTokens: 20, reasoningTokens: 5 }, [0, 20, 5]],
+  'T1 camelCase': [{ promptTokens: 7, completionTokens: 3, totalTokens: 10 }, [0, 0, 0]],
+};
+
+for (const [kind, options] of [
+  ['interval durability: queued, recorded in batches', { persistLogs: true }],
+  ['process durability: recorded before return', { persistLogs: true, durability: 'process' }],
+]) {
+  test(`issue 9: logs and stats keep the parts of every SDK shape, across a restart (${kind})`, async (t) => {
+    const dir = tmpDir(t);
+    let tracker = new FileBackedLlmUsageTracker(dir, options);
+    const memory = new InMemoryLlmUsageTracker();
+    for (const tr of [tracker, memory]) {
+      for (const [name, [usage]] of Object.entries(PARTS)) {
+        tr.trackUsage({ bridgeId: name, usage, status: 'success' });
+        tr.trackUsage({ bridgeId: name, usage, status: 'error' });
+      }
+    }
+    const check = (tr) => {
+      let sum = [0, 0, 0];
+      for (const [name, [, want]] of Object.entries(PARTS)) {
+        const logs = tr.getUsageLogs(name);
+        assert.deepEqual(logs.map((l) => parts(l.usage)), [want, want], name);
+        for (const l of logs) {
+          // Present only when not zero, as in the usage-logs.jsonl line.
+          assert.deepEqual(
+            Object.keys(l.usage),
+            ['promptTokens', 'completionTokens', 'totalTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens'].filter(
+              (k, i) => i < 3 || want[i - 3] !== 0,
+            ),
+            name,
+          );
+        }
+        const s = tr.getUsageStats(name);
+        assert.deepEqual(parts(s), want.map((n) => 2 * n), name);
+        assert.equal(s.errorCount, 1);
+        sum = sum.map((n, i) => n + 2 * want[i]);
+      }
+      const all = tr.getUsageStats();
+      // Always there in stats, 0 or not.
+      for (const k of ['cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens']) assert.equal(typeof all[k], 'number', k);
+      assert.deepEqual(parts(all), sum);
+      assert.deepEqual(parts(tr.getUsageStats('nothing here')), [0, 0, 0]);
+    };
+    check(tracker);
+    check(memory);
+    await tracker.close();
+    tracker = new FileBackedLlmUsageTracker(dir, options);
+    check(tracker);
+    await tracker.close();
+  });
+}
+
+test('issue 9: logs with and without parts keep their order and their own parts across queue batches', async () => {
+  const tracker = new InMemoryLlmUsageTracker();
+  const n = 600; // more than one queue of 256
+  for (let i = 0; i < n; i++) {
+    const usage =
+      i % 3 === 0
+        ? { promptTokens: i + 10, completionTokens: 2, totalTokens: i + 12 }
+        : { promptTokens: i + 10, completionTokens: 2, totalTokens: i + 12, cacheReadTokens: i, reasoningTokens: i % 2 };
+    tracker.trackUsage({ bridgeId: 'q', usage, status: i % 5 === 0 ? 'error' : 'success' });
+  }
+  const logs = tracker.getUsageLogs('q');
+  assert.equal(logs.length, n);
+  logs.forEach((l, i) => {
+    assert.equal(l.usage.promptTokens, i + 10);
+    assert.deepEqual(parts(l.usage), i % 3 === 0 ? [0, 0, 0] : [i, 0, i % 2], `log ${i}`);
+    assert.equal(l.status, i % 5 === 0 ? 'error' : 'success');
+  });
+  await tracker.close();
+});
+
+test('issue 9 X1: parts that exceed their totals or 32 bits are TypeErrors naming the field, and record nothing', () => {
+  for (const tracker of [new InMemoryLlmUsageTracker(), new NoOpLlmUsageTracker()]) {
+    const t1 = { promptTokens: 10, completionTokens: 5, totalTokens: 15 };
+    const bad = [
+      [{ ...t1, reasoningTokens: 6 }, /reasoning/],
+      [{ ...t1, cacheReadTokens: 6, cacheWriteTokens: 5 }, /cache/],
+      [{ ...t1, cacheReadTokens: 1.5 }, /cacheReadTokens/],
+      [{ ...t1, cacheWriteTokens: -1 }, /cacheWriteTokens/],
+      [{ ...t1, reasoningTokens: '1' }, /reasoningTokens/],
+      [{ promptTokens: 2 ** 40, completionTokens: 0, totalTokens: 2 ** 40, cacheReadTokens: 2 ** 32 }, /cacheReadTokens must be at most 4294967295/],
+    ];
+    for (const [usage, re] of bad) {
+      assert.throws(() => tracker.trackUsage({ bridgeId: 'a', usage }), isInvalid(re), JSON.stringify(usage));
+    }
+    assert.equal(tracker.getUsageStats().totalRequests, 0);
+  }
 });

@@ -274,11 +274,7 @@ fn resolve(u: &Bound<'_, PyAny>, found: Found<'_>) -> PyResult<Usage> {
             )))
         }
     };
-    Ok(Usage {
-        prompt_tokens: prompt,
-        completion_tokens: completion,
-        total_tokens: total,
-    })
+    Ok(Usage::new(prompt, completion, total))
 }
 
 fn missing(u: &Bound<'_, PyAny>, what: &str) -> PyErr {

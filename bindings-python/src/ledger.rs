@@ -666,6 +666,7 @@ impl PyLedger {
             )?;
             d.set_item("last_error", h.last_error)?;
             d.set_item("schema_version", h.schema_version)?;
+            d.set_item("notes", h.notes)?;
             Ok(d)
         })
     }

@@ -9,43 +9,81 @@ use pyo3::types::{PyBool, PyDict};
 use pyo3::IntoPyObjectExt;
 use usagebook_core::{UsageLog as CoreLog, UsageStats as CoreStats};
 
-/// Token counts of one call (`LlmUsage`, T1).
+/// Token counts of one call (`LlmUsage`, T1), and the parts the tracker
+/// keeps: `prompt_tokens` counts every input token (cache reads and writes
+/// included), `completion_tokens` every output token (reasoning included).
 #[pyclass(frozen, eq, module = "usagebook", name = "Usage")]
 #[derive(Clone, PartialEq, Eq)]
-pub struct PyUsage {
-    #[pyo3(get)]
-    prompt_tokens: u64,
-    #[pyo3(get)]
-    completion_tokens: u64,
-    #[pyo3(get)]
-    total_tokens: u64,
-}
+pub struct PyUsage(usagebook_core::Usage);
 
 impl From<usagebook_core::Usage> for PyUsage {
     fn from(u: usagebook_core::Usage) -> Self {
-        PyUsage {
-            prompt_tokens: u.prompt_tokens,
-            completion_tokens: u.completion_tokens,
-            total_tokens: u.total_tokens,
-        }
+        PyUsage(u)
     }
 }
 
 #[pymethods]
 impl PyUsage {
-    /// `{"promptTokens": .., "completionTokens": .., "totalTokens": ..}`.
+    #[getter]
+    fn prompt_tokens(&self) -> u64 {
+        self.0.prompt_tokens
+    }
+    #[getter]
+    fn completion_tokens(&self) -> u64 {
+        self.0.completion_tokens
+    }
+    #[getter]
+    fn total_tokens(&self) -> u64 {
+        self.0.total_tokens
+    }
+    /// Part of `prompt_tokens`: tokens read from the prompt cache (0 when
+    /// none were reported).
+    #[getter]
+    fn cache_read_tokens(&self) -> u64 {
+        self.0.cache_read_tokens
+    }
+    /// Part of `prompt_tokens`: tokens written to the prompt cache.
+    #[getter]
+    fn cache_write_tokens(&self) -> u64 {
+        self.0.cache_write_tokens
+    }
+    /// Part of `completion_tokens`: reasoning tokens.
+    #[getter]
+    fn reasoning_tokens(&self) -> u64 {
+        self.0.reasoning_tokens
+    }
+
+    /// The `usage` of the T7 line: `{"promptTokens": .., "completionTokens":
+    /// .., "totalTokens": ..}`, plus `cacheReadTokens`, `cacheWriteTokens`
+    /// and `reasoningTokens` each when not zero.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let u = &self.0;
         let d = PyDict::new(py);
-        d.set_item("promptTokens", self.prompt_tokens)?;
-        d.set_item("completionTokens", self.completion_tokens)?;
-        d.set_item("totalTokens", self.total_tokens)?;
+        d.set_item("promptTokens", u.prompt_tokens)?;
+        d.set_item("completionTokens", u.completion_tokens)?;
+        d.set_item("totalTokens", u.total_tokens)?;
+        for (k, v) in [
+            ("cacheReadTokens", u.cache_read_tokens),
+            ("cacheWriteTokens", u.cache_write_tokens),
+            ("reasoningTokens", u.reasoning_tokens),
+        ] {
+            if v != 0 {
+                d.set_item(k, v)?;
+            }
+        }
         Ok(d)
     }
 
     fn __repr__(&self) -> String {
+        let u = &self.0;
         format!(
-            "Usage(prompt_tokens={}, completion_tokens={}, total_tokens={})",
-            self.prompt_tokens, self.completion_tokens, self.total_tokens
+            "Usage(prompt_tokens={}, completion_tokens={}, total_tokens={}, cache_read_tokens={}, cache_write_tokens={}, reasoning_tokens={})",
+            u.prompt_tokens,
+            u.completion_tokens,
+            u.total_tokens,
+            u.cache_read_tokens,
+            u.cache_write_tokens,
+            u.reasoning_tokens
         )
     }
 }
@@ -91,7 +129,8 @@ impl PyUsageLog {
     }
 
     /// The T7 JSON form: camelCase keys, `timestamp` as ISO-8601 with
-    /// milliseconds and `Z`, `durationMs` absent when unknown.
+    /// milliseconds and `Z`, `durationMs` absent when unknown, each part
+    /// in `usage` only when not zero.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.0.to_json())
     }
@@ -142,6 +181,21 @@ impl PyUsageStats {
     fn total_tokens(&self) -> u64 {
         self.0.total_tokens
     }
+    /// Sum of the logs' cache reads (part of `prompt_tokens`).
+    #[getter]
+    fn cache_read_tokens(&self) -> u64 {
+        self.0.cache_read_tokens
+    }
+    /// Sum of the logs' cache writes (part of `prompt_tokens`).
+    #[getter]
+    fn cache_write_tokens(&self) -> u64 {
+        self.0.cache_write_tokens
+    }
+    /// Sum of the logs' reasoning tokens (part of `completion_tokens`).
+    #[getter]
+    fn reasoning_tokens(&self) -> u64 {
+        self.0.reasoning_tokens
+    }
     /// `total_tokens / total_requests`, unrounded; 0.0 when empty.
     #[getter]
     fn average_tokens_per_request(&self) -> f64 {
@@ -161,7 +215,8 @@ impl PyUsageStats {
     }
 
     /// The T1 JSON form: camelCase keys, `lastUsedAt` ISO-8601 and absent
-    /// (not null) when there is nothing (T4).
+    /// (not null) when there is nothing (T4); `cacheReadTokens`,
+    /// `cacheWriteTokens` and `reasoningTokens` always.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.0.to_json())
     }
@@ -177,11 +232,14 @@ impl PyUsageStats {
             None => "None".into(),
         };
         Ok(format!(
-            "UsageStats(total_requests={}, prompt_tokens={}, completion_tokens={}, total_tokens={}, average_tokens_per_request={}, last_used_at={last}, error_count={})",
+            "UsageStats(total_requests={}, prompt_tokens={}, completion_tokens={}, total_tokens={}, cache_read_tokens={}, cache_write_tokens={}, reasoning_tokens={}, average_tokens_per_request={}, last_used_at={last}, error_count={})",
             self.0.total_requests,
             self.0.prompt_tokens,
             self.0.completion_tokens,
             self.0.total_tokens,
+            self.0.cache_read_tokens,
+            self.0.cache_write_tokens,
+            self.0.reasoning_tokens,
             py_repr(py, self.0.average_tokens_per_request)?,
             self.0.error_count
         ))

@@ -135,6 +135,104 @@ def test_u1_tracker_records_inclusive_input(case: Any, how: str) -> None:
     assert s.total_requests == 1
 
 
+# The parts each case carries: (cache reads, cache writes, reasoning).
+PARTS = {
+    "openai ChatCompletion": (12_000, 0, 0),
+    "openai chat usage": (12_000, 0, 0),
+    "openai Responses usage": (12_000, 0, 500),
+    "anthropic Message": (15_000, 5_000, 0),
+    "anthropic usage": (15_000, 5_000, 0),
+    "litellm Usage": (12_000, 0, 0),
+    "gemini usageMetadata (JSON)": (12_000, 0, 500),
+}
+
+
+def parts(x: Any) -> Tuple[int, int, int]:
+    return (x.cache_read_tokens, x.cache_write_tokens, x.reasoning_tokens)
+
+
+@pytest.mark.parametrize("how", FORMS)
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_u1_tracker_keeps_the_parts_of_sdk_usage_in_logs_and_stats(case: Any, how: str, tmp_path: Path) -> None:
+    name, _, _, make, _, inclusive_input = case
+    want = PARTS[name]
+    for t in (usagebook.InMemoryLlmUsageTracker(),
+              usagebook.FileBackedLlmUsageTracker(tmp_path / how, persist_logs=True, durability="process")):
+        with t:
+            t.track_usage("b", form(make(), how))
+            t.track_usage("b", form(make(), how), status="error")
+            (log, _) = t.get_usage_logs("b")
+            assert parts(log.usage) == want, name
+            assert log.usage.prompt_tokens == inclusive_input
+            stats = t.get_usage_stats("b")
+            assert parts(stats) == tuple(2 * n for n in want), name
+            d = stats.to_dict()
+            assert (d["cacheReadTokens"], d["cacheWriteTokens"], d["reasoningTokens"]) == parts(stats)
+            u = log.to_dict()["usage"]
+            assert u.get("cacheReadTokens", 0) == want[0] and u.get("reasoningTokens", 0) == want[2]
+    # The file-backed one kept them across the restart.
+    with usagebook.FileBackedLlmUsageTracker(tmp_path / how, persist_logs=True) as again:
+        assert parts(again.get_usage_stats("b")) == tuple(2 * n for n in want), name
+        assert [parts(l.usage) for l in again.get_usage_logs("b")] == [want, want]
+
+
+def test_u1_openai_chat_dict_with_cached_and_reasoning_tokens_records_the_parts() -> None:
+    # An o-series ChatCompletion: cached prompt tokens and reasoning tokens.
+    reply = oc.ChatCompletion.model_validate({
+        "id": "chatcmpl-2", "object": "chat.completion", "created": 1_700_000_000, "model": "o3-2025-04-16",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "4"}}],
+        "usage": {"prompt_tokens": 3_000, "completion_tokens": 1_800, "total_tokens": 4_800,
+                  "prompt_tokens_details": {"cached_tokens": 2_048, "audio_tokens": 0},
+                  "completion_tokens_details": {"reasoning_tokens": 1_536, "audio_tokens": 0,
+                                                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}},
+    })
+    t = usagebook.InMemoryLlmUsageTracker()
+    assert reply.usage is not None
+    t.track_usage("openai", reply.usage.model_dump())  # the dict form
+    t.track_usage("openai", reply)  # the whole response object
+    t.track_usage("openai", {"promptTokens": 10, "completionTokens": 5, "totalTokens": 15})
+    a, b, c = t.get_usage_logs()
+    for log in (a, b):
+        assert (log.usage.prompt_tokens, log.usage.completion_tokens, log.usage.total_tokens) == (3_000, 1_800, 4_800)
+        assert parts(log.usage) == (2_048, 0, 1_536)
+        assert log.to_dict()["usage"] == {"promptTokens": 3_000, "completionTokens": 1_800, "totalTokens": 4_800,
+                                          "cacheReadTokens": 2_048, "reasoningTokens": 1_536}
+    assert parts(c.usage) == (0, 0, 0)
+    assert c.to_dict()["usage"] == {"promptTokens": 10, "completionTokens": 5, "totalTokens": 15}
+    s = t.get_usage_stats()
+    assert parts(s) == (4_096, 0, 3_072)
+    assert s.prompt_tokens == 6_010
+
+
+def test_u1_anthropic_cache_reads_and_writes_are_parts_of_an_inclusive_prompt() -> None:
+    # 6200 input tokens processed: 200 plain + 5000 written + 1000 read.
+    usage = at.Usage.model_validate({
+        "input_tokens": 200, "output_tokens": 50, "cache_creation_input_tokens": 5_000,
+        "cache_read_input_tokens": 1_000,
+        "cache_creation": {"ephemeral_5m_input_tokens": 4_000, "ephemeral_1h_input_tokens": 1_000},
+    })
+    t = usagebook.InMemoryLlmUsageTracker()
+    t.track_usage("anthropic", usage)
+    (log,) = t.get_usage_logs()
+    assert (log.usage.prompt_tokens, log.usage.total_tokens) == (6_200, 6_250)
+    assert parts(log.usage) == (1_000, 5_000, 0)
+    assert parts(t.get_usage_stats("anthropic")) == (1_000, 5_000, 0)
+
+
+def test_x1_parts_that_exceed_their_totals_or_32_bits_are_refused() -> None:
+    t = usagebook.InMemoryLlmUsageTracker()
+    bad: List[Tuple[Any, str]] = [
+        ({"promptTokens": 10, "completionTokens": 5, "totalTokens": 15, "reasoningTokens": 6}, "reasoning"),
+        ({"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 11}}, "exceed"),
+        ({"promptTokens": 2**40, "completionTokens": 0, "totalTokens": 2**40, "cacheReadTokens": 2**32},
+         "cacheReadTokens must be at most 4294967295"),
+    ]
+    for usage, match in bad:
+        with pytest.raises(usagebook.InvalidArgumentError, match=match):
+            t.track_usage("a", usage)
+    assert t.get_usage_stats().total_requests == 0
+
+
 def test_u3_unrecognised_usage_is_an_error_naming_its_keys(tmp_path: Path) -> None:
     with pytest.raises(usagebook.InvalidArgumentError, match="tokens_used"):
         usagebook.cost("gpt-4o", {"tokens_used": 5})

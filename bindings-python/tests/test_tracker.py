@@ -100,6 +100,9 @@ def test_t4_sums_average_errors_last_used(make: Any, clock: Clock) -> None:
         "promptTokens": 13,
         "completionTokens": 9,
         "totalTokens": 22,
+        "cacheReadTokens": 0,
+        "cacheWriteTokens": 0,
+        "reasoningTokens": 0,
         "averageTokensPerRequest": 11,
         "lastUsedAt": "2025-01-04T14:13:20.050Z",
         "errorCount": 1,
@@ -228,11 +231,12 @@ def test_objects_compare_and_repr(make: Any) -> None:
     assert t.get_usage_stats() == t.get_usage_stats()
     assert repr(t.get_usage_logs()[0]) == (
         f"UsageLog(id='llm_log_1_{T0}', bridge_id='a', timestamp='2025-01-04T14:13:20.000Z', "
-        "usage=Usage(prompt_tokens=1, completion_tokens=2, total_tokens=3), duration_ms=None, "
-        "status='success')"
+        "usage=Usage(prompt_tokens=1, completion_tokens=2, total_tokens=3, cache_read_tokens=0, "
+        "cache_write_tokens=0, reasoning_tokens=0), duration_ms=None, status='success')"
     )
     assert repr(t.get_usage_stats()) == (
         "UsageStats(total_requests=1, prompt_tokens=1, completion_tokens=2, total_tokens=3, "
+        "cache_read_tokens=0, cache_write_tokens=0, reasoning_tokens=0, "
         "average_tokens_per_request=3.0, last_used_at='2025-01-04T14:13:20.000Z', error_count=0)"
     )
     assert t.get_usage_logs()[0].usage == t.get_usage_logs()[0].usage

@@ -44,6 +44,9 @@ def check_stats(got: usagebook.UsageStats, want: Dict[str, Any], ctx: str) -> No
     assert got.prompt_tokens == want["promptTokens"]
     assert got.completion_tokens == want["completionTokens"]
     assert got.total_tokens == want["totalTokens"]
+    assert got.cache_read_tokens == want["cacheReadTokens"]
+    assert got.cache_write_tokens == want["cacheWriteTokens"]
+    assert got.reasoning_tokens == want["reasoningTokens"]
     assert got.error_count == want["errorCount"]
     assert abs(got.average_tokens_per_request - want["averageTokensPerRequest"]) < 1e-9
     if "lastUsedAt" in want:
@@ -64,6 +67,11 @@ def check_logs(got: List[usagebook.UsageLog], want: List[Dict[str, Any]], ctx: s
         assert log.usage.prompt_tokens == w["usage"]["promptTokens"]
         assert log.usage.completion_tokens == w["usage"]["completionTokens"]
         assert log.usage.total_tokens == w["usage"]["totalTokens"]
+        # Parts: absent from the T7 form when 0, always attributes.
+        assert log.usage.cache_read_tokens == w["usage"].get("cacheReadTokens", 0)
+        assert log.usage.cache_write_tokens == w["usage"].get("cacheWriteTokens", 0)
+        assert log.usage.reasoning_tokens == w["usage"].get("reasoningTokens", 0)
+        assert log.usage.to_dict() == w["usage"]
         assert log.duration_ms == w.get("durationMs")
         assert log.timestamp.tzinfo is not None and log.timestamp.utcoffset().total_seconds() == 0
         assert iso(round(log.timestamp.timestamp() * 1000)) == w["timestamp"]

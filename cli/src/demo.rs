@@ -114,11 +114,7 @@ fn next_event(rng: &mut Rng) -> Event {
     let duration = (b.base_ms + b.per_token_ms * completion as f64) * jitter;
     Event {
         bridge: b.id,
-        usage: Usage {
-            prompt_tokens: prompt,
-            completion_tokens: completion,
-            total_tokens: prompt + completion,
-        },
+        usage: Usage::new(prompt, completion, prompt + completion),
         duration_ms: (duration * 10.0).round() / 10.0,
         status: if failed {
             UsageStatus::Error
@@ -187,7 +183,7 @@ fn sdk_call(rng: &mut Rng, i: u64) -> (&'static str, &'static str, serde_json::V
     let prompt = 2_000 + rng.below(30_000);
     let cached = prompt * rng.below(80) / 100;
     let out = 200 + rng.below(1_500);
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let v = serde_json::json!({"model": "gpt-4o-2024-08-06", "object": "chat.completion",
             "usage": {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out,
                 "prompt_tokens_details": {"cached_tokens": cached}}});
@@ -229,7 +225,9 @@ fn budget_phase(out: &mut impl Write, dir: &Path, rng: &mut Rng) -> Result<(), F
         path.display(),
         nano_to_usd(earlier)
     )?;
-    let estimate = usd_to_nano(0.06, "estimate")?;
+    // Above what one of these calls can cost, so spend stays within the
+    // budget: a hold reserves the worst case, the commit settles the truth.
+    let estimate = usd_to_nano(0.15, "estimate")?;
     for i in 0.. {
         let (provider, model, usage) = sdk_call(rng, i);
         let trace = format!("demo-{}-{i}", std::process::id());
@@ -241,7 +239,7 @@ fn budget_phase(out: &mut impl Write, dir: &Path, rng: &mut Rng) -> Result<(), F
                 let cost = l.spend_today(&Scope::All, None)? - before;
                 writeln!(
                     out,
-                    "  call {}: {model:<17} reserved $0.06, cost ${:.6}",
+                    "  call {}: {model:<17} reserved $0.15, cost ${:.6}",
                     i + 1,
                     nano_to_usd(cost)
                 )?;

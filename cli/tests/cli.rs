@@ -239,11 +239,7 @@ fn t11_report_works_while_a_tracker_holds_the_lock() {
     for i in 0..5u64 {
         t.track(&NewUsageLog::new(
             "held/bridge",
-            Usage {
-                prompt_tokens: 10 + i,
-                completion_tokens: 5,
-                total_tokens: 15 + i,
-            },
+            Usage::new(10 + i, 5, 15 + i),
         ))
         .unwrap();
     }

@@ -15,11 +15,7 @@ const BRIDGES: [&str; 4] = ["openai", "anthropic", "local", "azure"];
 fn log(i: u64) -> NewUsageLog<'static> {
     NewUsageLog::new(
         BRIDGES[(i % 4) as usize],
-        Usage {
-            prompt_tokens: i % 500,
-            completion_tokens: i % 300,
-            total_tokens: i % 500 + i % 300,
-        },
+        Usage::new(i % 500, i % 300, i % 500 + i % 300),
     )
 }
 
@@ -94,15 +90,7 @@ fn bench_snapshot(c: &mut Criterion) {
     let names: Vec<String> = (0..10).map(|i| format!("bridge-{i}")).collect();
     for _hour in 0..720 {
         for n in &names {
-            t.track(&NewUsageLog::new(
-                n,
-                Usage {
-                    prompt_tokens: 1,
-                    completion_tokens: 1,
-                    total_tokens: 2,
-                },
-            ))
-            .unwrap();
+            t.track(&NewUsageLog::new(n, Usage::new(1, 1, 2))).unwrap();
         }
         clock.advance(3_600_000);
     }

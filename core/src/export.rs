@@ -171,10 +171,18 @@ fn tracker_log(events: &[Event]) -> String {
             )
         });
         m.insert("bridgeId".into(), bridge.into());
-        m.insert(
-            "usage".into(),
-            serde_json::json!({"promptTokens": t.input, "completionTokens": t.output, "totalTokens": t.total}),
-        );
+        let mut usage = serde_json::json!({"promptTokens": t.input, "completionTokens": t.output, "totalTokens": t.total});
+        // The parts the tracker keeps, each only when not zero (T7).
+        for (k, v) in [
+            ("cacheReadTokens", t.cache_read),
+            ("cacheWriteTokens", t.cache_write),
+            ("reasoningTokens", t.reasoning),
+        ] {
+            if v != 0 {
+                usage[k] = v.into();
+            }
+        }
+        m.insert("usage".into(), usage);
         if let Some(d) = e.duration_ms {
             let v = if d.fract() == 0.0 && d.abs() < 9.0e15 {
                 serde_json::Value::from(d as i64)

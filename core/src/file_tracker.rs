@@ -217,19 +217,21 @@ impl FileBackedTracker {
         }
         let inner = &mut *g;
         for l in logs {
-            inner.state.check_interned(l.bridge, l.duration_ms)?;
+            inner
+                .state
+                .check_interned(l.bridge, &l.usage, l.duration_ms)?;
         }
         let before = inner.pending.len() as u64;
         let mut last_seq = None;
         let mut failed = None;
         for l in logs {
-            let rec = inner.state.stamp_interned(
+            let rec = inner.state.stamp_checked(
                 l.bridge,
-                l.usage,
+                &l.usage,
                 l.duration_ms,
                 l.status,
                 l.timestamp_ms,
-            )?;
+            );
             if let Some(j) = inner.journal.as_mut() {
                 if let Err(e) = j.append(&rec, inner.state.interner.name(l.bridge)) {
                     failed = Some(e);
@@ -362,7 +364,7 @@ impl UsageTracker for FileBackedTracker {
         let pending_bytes = g
             .pending
             .iter()
-            .map(|r| 150 + g.state.interner.name(r.bridge).len() as u64)
+            .map(|r| 150 + g.state.interner.name(r.bridge()).len() as u64)
             .sum();
         Health {
             kind: "file",
@@ -544,29 +546,21 @@ fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recove
 }
 
 fn record_of_log(state: &mut TrackerState, l: &UsageLog) -> LogRecord {
-    LogRecord {
-        seq: l.seq,
-        ts_ms: l.timestamp_ms,
-        prompt: l.usage.prompt_tokens,
-        completion: l.usage.completion_tokens,
-        total: l.usage.total_tokens,
-        duration_ms: l.duration_ms.unwrap_or(f64::NAN),
-        bridge: state.intern(&l.bridge_id),
-        status: l.status,
-    }
+    let bridge = state.intern(&l.bridge_id);
+    LogRecord::new(
+        l.seq,
+        l.timestamp_ms,
+        bridge,
+        &l.usage,
+        l.duration_ms,
+        l.status,
+    )
 }
 
 fn record_of_journal(state: &mut TrackerState, r: &JournalRecord) -> LogRecord {
-    LogRecord {
-        seq: r.seq,
-        ts_ms: r.ts_ms,
-        prompt: r.prompt,
-        completion: r.completion,
-        total: r.total,
-        duration_ms: r.duration_ms,
-        bridge: state.intern(&r.bridge),
-        status: r.status,
-    }
+    let bridge = state.intern(&r.bridge);
+    let duration = (!r.duration_ms.is_nan()).then_some(r.duration_ms);
+    LogRecord::new(r.seq, r.ts_ms, bridge, &r.usage(), duration, r.status)
 }
 
 #[allow(dead_code)]

@@ -292,31 +292,41 @@ fn strip(e: Error) -> String {
 pub fn tracker_line(line: &[u8]) -> Option<Event> {
     let v: Value = serde_json::from_slice(line).ok()?;
     let o = v.as_object()?;
-    let log = NewUsageLogOwned::from_json_map(o).ok()?;
+    // History: parts are kept as the line has them, even above their totals.
+    let log = NewUsageLogOwned::read_json_map(o).ok()?;
     let ts_ms = timefmt::parse_iso_ms(o.get("timestamp")?.as_str()?)?;
     let log_id = match o.get("id") {
         Some(Value::String(s)) => s.clone(),
         None => String::new(),
         Some(_) => return None,
     };
-    let key = format!(
+    let u = log.usage;
+    let mut key = format!(
         "tracker-log|{log_id}|{}|{ts_ms}|{}|{}|{}|{}|{:?}",
         log.bridge_id,
-        log.usage.prompt_tokens,
-        log.usage.completion_tokens,
-        log.usage.total_tokens,
+        u.prompt_tokens,
+        u.completion_tokens,
+        u.total_tokens,
         log.status.as_str(),
         log.duration_ms
     );
+    if u.has_parts() {
+        // Only lines with parts have them in the key: a line without keeps
+        // the id it was always imported with.
+        key.push_str(&format!(
+            "|{}|{}|{}",
+            u.cache_read_tokens, u.cache_write_tokens, u.reasoning_tokens
+        ));
+    }
     let mut e = Event::request(
         log.bridge_id,
         Tokens {
-            input: log.usage.prompt_tokens,
-            output: log.usage.completion_tokens,
-            reasoning: 0,
-            cache_read: 0,
-            cache_write: 0,
-            total: log.usage.total_tokens,
+            input: u.prompt_tokens,
+            output: u.completion_tokens,
+            reasoning: u.reasoning_tokens,
+            cache_read: u.cache_read_tokens,
+            cache_write: u.cache_write_tokens,
+            total: u.total_tokens,
         },
         Status::parse(log.status.as_str()),
     );

@@ -14,6 +14,7 @@ pub mod file_tracker;
 pub mod health;
 pub mod import;
 pub mod ledger;
+pub mod limits;
 pub mod model;
 pub mod options;
 pub mod pricing;
@@ -31,7 +32,9 @@ pub use clock::{Clock, FnClock, ManualClock, SharedClock, SystemClock};
 pub use error::{BudgetExceeded, Error, Result};
 pub use file_tracker::FileBackedTracker;
 pub use health::Health;
-pub use model::{NewUsageLog, NewUsageLogOwned, Usage, UsageLog, UsageStats, UsageStatus};
+pub use model::{
+    NewUsageLog, NewUsageLogOwned, Usage, UsageLog, UsageStats, UsageStatus, MAX_PART_TOKENS,
+};
 pub use options::{Durability, TrackerOptions};
 pub use pricing::{Cost, CostItem, PriceRegistry};
 pub use report::Report;

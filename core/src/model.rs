@@ -40,12 +40,86 @@ impl UsageStatus {
     }
 }
 
-/// `LlmUsage` (T1). `total_tokens` is kept as given, never recomputed (T2).
+/// `LlmUsage` (T1) plus the detail the tracker keeps (issue 9). The T1
+/// counts keep their meaning: `prompt_tokens` counts every input token
+/// (cache reads and writes included), `completion_tokens` every output
+/// token (reasoning included), `total_tokens` is kept as given, never
+/// recomputed (T2). The other three are *parts* of those counts, 0 when the
+/// provider did not report them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub total_tokens: u64,
+    /// Part of `prompt_tokens`: read from the prompt cache.
+    pub cache_read_tokens: u64,
+    /// Part of `prompt_tokens`: written to the prompt cache (every TTL).
+    pub cache_write_tokens: u64,
+    /// Part of `completion_tokens`: reasoning ("thinking") tokens.
+    pub reasoning_tokens: u64,
+}
+
+/// The largest part count one call may carry: a retained log keeps each
+/// part in 32 bits (PERFORMANCE.md: <= 64 bytes a log).
+pub const MAX_PART_TOKENS: u64 = u32::MAX as u64;
+
+impl Usage {
+    /// The T1 counts, no parts.
+    pub const fn new(prompt_tokens: u64, completion_tokens: u64, total_tokens: u64) -> Self {
+        Usage {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            reasoning_tokens: 0,
+        }
+    }
+
+    /// True when any part is not zero.
+    #[inline]
+    pub fn has_parts(&self) -> bool {
+        (self.cache_read_tokens | self.cache_write_tokens | self.reasoning_tokens) != 0
+    }
+
+    /// Checks the parts (X1): each fits in 32 bits, and they do not exceed
+    /// the counts they are parts of. A T1-only usage passes at once.
+    #[inline]
+    pub fn validate(&self) -> Result<()> {
+        if !self.has_parts() {
+            return Ok(());
+        }
+        self.validate_parts()
+    }
+
+    #[cold]
+    fn validate_parts(&self) -> Result<()> {
+        for (name, v) in [
+            ("cacheReadTokens", self.cache_read_tokens),
+            ("cacheWriteTokens", self.cache_write_tokens),
+            ("reasoningTokens", self.reasoning_tokens),
+        ] {
+            if v > MAX_PART_TOKENS {
+                return Err(Error::invalid(format!(
+                    "usage.{name} must be at most {MAX_PART_TOKENS} (the tokens of one call), got {v}"
+                )));
+            }
+        }
+        // Both fit in 32 bits, so the sum cannot overflow.
+        if self.cache_read_tokens + self.cache_write_tokens > self.prompt_tokens {
+            return Err(Error::invalid(format!(
+                "usage.cacheReadTokens ({}) plus usage.cacheWriteTokens ({}) exceed usage.promptTokens ({}), which counts every input token",
+                self.cache_read_tokens, self.cache_write_tokens, self.prompt_tokens
+            )));
+        }
+        if self.reasoning_tokens > self.completion_tokens {
+            return Err(Error::invalid(format!(
+                "usage.reasoningTokens ({}) exceed usage.completionTokens ({}), which counts every output token",
+                self.reasoning_tokens, self.completion_tokens
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// What a caller records: a log without `id` and `timestamp` (T1, T2).
@@ -68,8 +142,9 @@ impl<'a> NewUsageLog<'a> {
         }
     }
 
-    /// Checks what the type system cannot (X1): an empty bridge id or a
-    /// negative / non-finite duration is refused and nothing is recorded.
+    /// Checks what the type system cannot (X1): an empty bridge id, a
+    /// negative / non-finite duration or parts that do not fit (see
+    /// [`Usage::validate`]) are refused and nothing is recorded.
     pub fn validate(&self) -> Result<()> {
         validate_bridge_id(self.bridge_id)?;
         if let Some(d) = self.duration_ms {
@@ -79,7 +154,7 @@ impl<'a> NewUsageLog<'a> {
                 )));
             }
         }
-        Ok(())
+        self.usage.validate()
     }
 }
 
@@ -87,7 +162,7 @@ pub fn validate_bridge_id(bridge_id: &str) -> Result<()> {
     if bridge_id.is_empty() {
         return Err(Error::invalid("bridgeId must be a non-empty string"));
     }
-    Ok(())
+    crate::limits::check_name("bridgeId", bridge_id)
 }
 
 /// A recorded log as callers see it: an owned copy (T3).
@@ -127,6 +202,8 @@ impl UsageLog {
     }
 
     /// Reads one T7 line back. The sequence number is recovered from the id.
+    /// A line is history, not a call: its parts are read as they are (see
+    /// [`NewUsageLogOwned::read_json_map`]).
     pub fn from_json(v: &Value) -> Result<UsageLog> {
         let o = v
             .as_object()
@@ -142,7 +219,7 @@ impl UsageLog {
             .and_then(Value::as_str)
             .and_then(timefmt::parse_iso_ms)
             .ok_or_else(|| Error::invalid("timestamp must be an ISO-8601 string"))?;
-        let new = NewUsageLogOwned::from_json_map(o)?;
+        let new = NewUsageLogOwned::read_json_map(o)?;
         Ok(UsageLog {
             seq,
             bridge_id: new.bridge_id,
@@ -164,11 +241,22 @@ fn number(d: f64) -> Value {
     }
 }
 
+/// The `usage` of a T7 line: the T1 counts, then each part only when it is
+/// not zero (a T1-only log is byte for byte what it was before parts).
 pub(crate) fn usage_json(u: &Usage) -> Value {
     let mut m = Map::new();
     m.insert("promptTokens".into(), Value::from(u.prompt_tokens));
     m.insert("completionTokens".into(), Value::from(u.completion_tokens));
     m.insert("totalTokens".into(), Value::from(u.total_tokens));
+    for (k, v) in [
+        ("cacheReadTokens", u.cache_read_tokens),
+        ("cacheWriteTokens", u.cache_write_tokens),
+        ("reasoningTokens", u.reasoning_tokens),
+    ] {
+        if v != 0 {
+            m.insert(k.into(), Value::from(v));
+        }
+    }
     Value::Object(m)
 }
 
@@ -211,7 +299,19 @@ impl NewUsageLogOwned {
         Self::from_json_map(o)
     }
 
+    /// Parses and checks a log to record, as `track` checks it: T1 parts
+    /// must fit ([`Usage::validate`]).
     pub fn from_json_map(o: &Map<String, Value>) -> Result<Self> {
+        let log = Self::read_json_map(o)?;
+        log.usage.validate()?;
+        Ok(log)
+    }
+
+    /// Parses a log without checking T1 parts against their totals: for
+    /// reading history (a T7 line another program wrote, an export of an
+    /// event log whose counts came from elsewhere), which is kept as it
+    /// is. Types and the bridge id are still checked.
+    pub fn read_json_map(o: &Map<String, Value>) -> Result<Self> {
         let bridge_id = match o.get("bridgeId") {
             Some(Value::String(s)) => s.clone(),
             Some(_) => return Err(Error::invalid("bridgeId must be a string")),
@@ -227,6 +327,9 @@ impl NewUsageLogOwned {
                 prompt_tokens: token_field(u, "promptTokens")?,
                 completion_tokens: token_field(u, "completionTokens")?,
                 total_tokens: token_field(u, "totalTokens")?,
+                cache_read_tokens: part_field(u, "cacheReadTokens")?,
+                cache_write_tokens: part_field(u, "cacheWriteTokens")?,
+                reasoning_tokens: part_field(u, "reasoningTokens")?,
             },
             Some(_) => return Err(Error::invalid("usage must be an object")),
             None => return Err(Error::invalid("usage is missing")),
@@ -280,13 +383,27 @@ fn token_field(u: &Map<String, Value>, name: &str) -> Result<u64> {
     }
 }
 
-/// `LlmBridgeUsageStats` (T1, T4).
+/// An optional part count: absent or `null` is 0.
+fn part_field(u: &Map<String, Value>, name: &str) -> Result<u64> {
+    match u.get(name) {
+        None | Some(Value::Null) => Ok(0),
+        Some(_) => token_field(u, name),
+    }
+}
+
+/// `LlmBridgeUsageStats` (T1, T4), plus the sums of the parts.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct UsageStats {
     pub total_requests: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub total_tokens: u64,
+    /// Sum of the logs' cache reads (part of `prompt_tokens`).
+    pub cache_read_tokens: u64,
+    /// Sum of the logs' cache writes (part of `prompt_tokens`).
+    pub cache_write_tokens: u64,
+    /// Sum of the logs' reasoning tokens (part of `completion_tokens`).
+    pub reasoning_tokens: u64,
     /// `total_tokens / total_requests`, unrounded; 0 when empty.
     pub average_tokens_per_request: f64,
     /// Absent (not null) when nothing was recorded.
@@ -296,6 +413,7 @@ pub struct UsageStats {
 
 impl UsageStats {
     /// The JSON form: `lastUsedAt` is absent, not null, when empty (T4).
+    /// The part sums are always there, after the T1 token counts.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
         m.insert("totalRequests".into(), Value::from(self.total_requests));
@@ -305,6 +423,15 @@ impl UsageStats {
             Value::from(self.completion_tokens),
         );
         m.insert("totalTokens".into(), Value::from(self.total_tokens));
+        m.insert(
+            "cacheReadTokens".into(),
+            Value::from(self.cache_read_tokens),
+        );
+        m.insert(
+            "cacheWriteTokens".into(),
+            Value::from(self.cache_write_tokens),
+        );
+        m.insert("reasoningTokens".into(), Value::from(self.reasoning_tokens));
         m.insert(
             "averageTokensPerRequest".into(),
             number(self.average_tokens_per_request),
@@ -343,11 +470,7 @@ mod tests {
             seq: 1,
             bridge_id: "openai".into(),
             timestamp_ms: 1_736_000_000_000,
-            usage: Usage {
-                prompt_tokens: 10,
-                completion_tokens: 5,
-                total_tokens: 15,
-            },
+            usage: Usage::new(10, 5, 15),
             duration_ms: Some(120.0),
             status: UsageStatus::Success,
         };
@@ -356,6 +479,131 @@ mod tests {
             r#"{"id":"llm_log_1_1736000000000","timestamp":"2025-01-04T14:13:20.000Z","bridgeId":"openai","usage":{"promptTokens":10,"completionTokens":5,"totalTokens":15},"durationMs":120,"status":"success"}"#
         );
         assert_eq!(UsageLog::from_json(&log.to_json()).unwrap(), log);
+    }
+
+    #[test]
+    fn t7_parts_are_written_next_to_t1_when_not_zero() {
+        let mut log = UsageLog {
+            seq: 2,
+            bridge_id: "anthropic".into(),
+            timestamp_ms: 1_736_000_000_000,
+            usage: Usage {
+                cache_read_tokens: 1000,
+                cache_write_tokens: 5000,
+                ..Usage::new(6200, 50, 6250)
+            },
+            duration_ms: None,
+            status: UsageStatus::Success,
+        };
+        assert_eq!(
+            serde_json::to_string(&log.to_json()).unwrap(),
+            r#"{"id":"llm_log_2_1736000000000","timestamp":"2025-01-04T14:13:20.000Z","bridgeId":"anthropic","usage":{"promptTokens":6200,"completionTokens":50,"totalTokens":6250,"cacheReadTokens":1000,"cacheWriteTokens":5000},"status":"success"}"#
+        );
+        assert_eq!(UsageLog::from_json(&log.to_json()).unwrap(), log);
+        log.usage.reasoning_tokens = 20;
+        let v = log.to_json();
+        assert_eq!(v["usage"]["reasoningTokens"], 20);
+        assert_eq!(UsageLog::from_json(&v).unwrap(), log);
+    }
+
+    #[test]
+    fn x1_parts_must_fit_and_stay_within_their_totals() {
+        let ok = Usage {
+            cache_read_tokens: 4,
+            cache_write_tokens: 6,
+            reasoning_tokens: 5,
+            ..Usage::new(10, 5, 15)
+        };
+        ok.validate().unwrap();
+        let cases = [
+            (
+                Usage {
+                    cache_read_tokens: MAX_PART_TOKENS + 1,
+                    ..Usage::new(u64::MAX, 0, 0)
+                },
+                "usage.cacheReadTokens must be at most 4294967295",
+            ),
+            (
+                Usage {
+                    cache_write_tokens: MAX_PART_TOKENS + 1,
+                    ..Usage::new(u64::MAX, 0, 0)
+                },
+                "usage.cacheWriteTokens must be at most",
+            ),
+            (
+                Usage {
+                    reasoning_tokens: MAX_PART_TOKENS + 1,
+                    ..Usage::new(0, u64::MAX, 0)
+                },
+                "usage.reasoningTokens must be at most",
+            ),
+            (
+                Usage {
+                    cache_write_tokens: 7,
+                    ..ok
+                },
+                "exceed usage.promptTokens",
+            ),
+            (
+                Usage {
+                    reasoning_tokens: 6,
+                    ..ok
+                },
+                "exceed usage.completionTokens",
+            ),
+        ];
+        for (u, want) in cases {
+            let e = u.validate().unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+            assert!(e.to_string().contains(want), "{e}");
+        }
+        // A call is checked; history (a line someone else wrote) is read as it is.
+        let v: Value = serde_json::from_str(
+            r#"{"bridgeId":"a","usage":{"promptTokens":0,"completionTokens":1,"totalTokens":1,"cacheReadTokens":7}}"#,
+        )
+        .unwrap();
+        let o = v.as_object().unwrap();
+        assert!(NewUsageLogOwned::from_json_map(o).is_err());
+        assert_eq!(
+            NewUsageLogOwned::read_json_map(o)
+                .unwrap()
+                .usage
+                .cache_read_tokens,
+            7
+        );
+        let e = NewUsageLogOwned::from_json_str(
+            r#"{"bridgeId":"a","usage":{"promptTokens":1,"completionTokens":1,"totalTokens":2,"cacheReadTokens":1.5}}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("usage.cacheReadTokens"), "{e}");
+        let l = NewUsageLogOwned::from_json_str(
+            r#"{"bridgeId":"a","usage":{"promptTokens":9,"completionTokens":4,"totalTokens":13,"cacheReadTokens":null,"cacheWriteTokens":3,"reasoningTokens":4}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                l.usage.cache_read_tokens,
+                l.usage.cache_write_tokens,
+                l.usage.reasoning_tokens
+            ),
+            (0, 3, 4)
+        );
+    }
+
+    #[test]
+    fn u2_sdk_usage_in_a_log_keeps_its_parts() {
+        let l = NewUsageLogOwned::from_json_str(
+            r#"{"bridgeId":"openai","usage":{"prompt_tokens":1200,"completion_tokens":300,"total_tokens":1500,"prompt_tokens_details":{"cached_tokens":1000},"completion_tokens_details":{"reasoning_tokens":200}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            l.usage,
+            Usage {
+                cache_read_tokens: 1000,
+                reasoning_tokens: 200,
+                ..Usage::new(1200, 300, 1500)
+            }
+        );
     }
 
     #[test]
@@ -404,5 +652,21 @@ mod tests {
         let v = UsageStats::default().to_json();
         assert!(v.get("lastUsedAt").is_none());
         assert_eq!(v["averageTokensPerRequest"], 0);
+        // The part sums are always there, next to the T1 counts.
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "totalRequests",
+                "promptTokens",
+                "completionTokens",
+                "totalTokens",
+                "cacheReadTokens",
+                "cacheWriteTokens",
+                "reasoningTokens",
+                "averageTokensPerRequest",
+                "errorCount"
+            ]
+        );
     }
 }

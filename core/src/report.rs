@@ -102,6 +102,11 @@ pub struct HistoryEntry {
     pub total_tokens: u64,
     pub errors: u64,
     pub last_used_ms: Option<i64>,
+    /// Parts of `prompt_tokens`: cache reads and cache writes.
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    /// Part of `completion_tokens`.
+    pub reasoning_tokens: u64,
 }
 
 /// Everything a tracker directory knows, as hourly buckets plus the events
@@ -131,6 +136,9 @@ impl History {
                 total: e.total_tokens,
                 errors: e.errors,
                 last_used_ms: e.last_used_ms,
+                cache_read: e.cache_read_tokens,
+                cache_write: e.cache_write_tokens,
+                reasoning: e.reasoning_tokens,
             });
         }
         let mut report = Report {
@@ -228,6 +236,9 @@ fn read_once(layout: &Layout) -> Result<(History, Option<u64>)> {
             total_tokens: t.total,
             errors: t.errors,
             last_used_ms: t.last_used_ms,
+            cache_read_tokens: t.cache_read,
+            cache_write_tokens: t.cache_write,
+            reasoning_tokens: t.reasoning,
         });
     }
 
@@ -259,36 +270,30 @@ fn read_once(layout: &Layout) -> Result<(History, Option<u64>)> {
             l.seq,
             l.bridge_id.as_str(),
             l.timestamp_ms,
-            l.usage.prompt_tokens,
-            l.usage.completion_tokens,
-            l.usage.total_tokens,
+            l.usage,
             l.status,
         )
     });
-    let replay_journal = jrecs.iter().filter(|r| r.seq >= watermark).map(|r| {
-        (
-            r.seq,
-            r.bridge.as_str(),
-            r.ts_ms,
-            r.prompt,
-            r.completion,
-            r.total,
-            r.status,
-        )
-    });
-    for (seq, bridge, ts_ms, prompt, completion, total, status) in replay_log.chain(replay_journal)
-    {
+    let replay_journal = jrecs
+        .iter()
+        .filter(|r| r.seq >= watermark)
+        .map(|r| (r.seq, r.bridge.as_str(), r.ts_ms, r.usage(), r.status));
+    for (seq, bridge, ts_ms, u, status) in replay_log.chain(replay_journal) {
         if seen.insert(seq) {
             history.entries.push(HistoryEntry {
                 bridge: bridge.to_string(),
                 ts_ms,
                 hourly: false,
                 requests: 1,
-                prompt_tokens: prompt,
-                completion_tokens: completion,
-                total_tokens: total,
+                prompt_tokens: u.prompt_tokens,
+                completion_tokens: u.completion_tokens,
+                total_tokens: u.total_tokens,
                 errors: u64::from(status == UsageStatus::Error),
                 last_used_ms: Some(ts_ms),
+                // Capped as recovery caps them (a retained log keeps 32 bits).
+                cache_read_tokens: u64::from(crate::totals::part32(u.cache_read_tokens)),
+                cache_write_tokens: u64::from(crate::totals::part32(u.cache_write_tokens)),
+                reasoning_tokens: u64::from(crate::totals::part32(u.reasoning_tokens)),
             });
         }
     }
@@ -325,11 +330,7 @@ mod tests {
     fn new_log(bridge: &str, n: u64, status: UsageStatus) -> NewUsageLog<'_> {
         NewUsageLog {
             bridge_id: bridge,
-            usage: Usage {
-                prompt_tokens: n,
-                completion_tokens: 2 * n,
-                total_tokens: 3 * n,
-            },
+            usage: Usage::new(n, 2 * n, 3 * n),
             duration_ms: Some(10.0),
             status,
         }
@@ -393,7 +394,7 @@ mod tests {
         assert!(r.is_empty());
         assert_eq!(
             serde_json::to_string(&r.to_json()).unwrap(),
-            r#"{"perBridge":{},"total":{"totalRequests":0,"promptTokens":0,"completionTokens":0,"totalTokens":0,"averageTokensPerRequest":0,"errorCount":0}}"#
+            r#"{"perBridge":{},"total":{"totalRequests":0,"promptTokens":0,"completionTokens":0,"totalTokens":0,"cacheReadTokens":0,"cacheWriteTokens":0,"reasoningTokens":0,"averageTokensPerRequest":0,"errorCount":0}}"#
         );
         assert!(
             !dir.path().join("nope").exists(),
@@ -460,11 +461,7 @@ mod tests {
                 seq,
                 bridge_id: "late".into(),
                 timestamp_ms: T0 + 60_000,
-                usage: Usage {
-                    prompt_tokens: 5,
-                    completion_tokens: 5,
-                    total_tokens: 10,
-                },
+                usage: Usage::new(5, 5, 10),
                 duration_ms: None,
                 status: UsageStatus::Success,
             };

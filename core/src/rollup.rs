@@ -22,7 +22,7 @@ pub(crate) struct Rollups {
 impl Rollups {
     pub fn add(&mut self, r: &LogRecord) {
         self.buckets
-            .entry((r.bridge, hour_of(r.ts_ms)))
+            .entry((r.bridge(), hour_of(r.ts_ms)))
             .or_default()
             .add(r);
     }
@@ -37,7 +37,7 @@ impl Rollups {
 
     /// Removes one retained log exactly.
     pub fn remove_exact(&mut self, r: &LogRecord) {
-        let key = (r.bridge, hour_of(r.ts_ms));
+        let key = (r.bridge(), hour_of(r.ts_ms));
         if let Some(b) = self.buckets.get_mut(&key) {
             b.sub(r);
             if b.is_empty() {

@@ -21,6 +21,11 @@ impl Interner {
         if let Some(&id) = self.ids.get(name) {
             return id;
         }
+        // 2^31 distinct names would take over 100 GB before we got here.
+        assert!(
+            self.names.len() < crate::totals::MAX_BRIDGES,
+            "more than 2^31 distinct bridge ids"
+        );
         let id = self.names.len() as u32;
         let arc: Arc<str> = Arc::from(name);
         self.names.push(arc.clone());
@@ -81,21 +86,18 @@ impl TrackerState {
         let bridge = self.intern(log.bridge_id);
         let seq = self.next_seq;
         self.next_seq += 1;
-        LogRecord {
-            seq,
-            ts_ms: now_ms,
-            prompt: log.usage.prompt_tokens,
-            completion: log.usage.completion_tokens,
-            total: log.usage.total_tokens,
-            duration_ms: log.duration_ms.unwrap_or(f64::NAN),
-            bridge,
-            status: log.status,
-        }
+        LogRecord::new(seq, now_ms, bridge, &log.usage, log.duration_ms, log.status)
     }
 
     /// What [`Self::stamp_interned`] refuses, checked without stamping (a
     /// batch is checked whole before any of it is recorded).
-    pub fn check_interned(&self, bridge: u32, duration_ms: Option<f64>) -> Result<()> {
+    #[inline]
+    pub fn check_interned(
+        &self,
+        bridge: u32,
+        usage: &Usage,
+        duration_ms: Option<f64>,
+    ) -> Result<()> {
         if bridge as usize >= self.interner.len() {
             return Err(Error::invalid(format!(
                 "bridge handle {bridge} was not returned by intern_bridge"
@@ -108,12 +110,14 @@ impl TrackerState {
                 )));
             }
         }
-        Ok(())
+        usage.validate()
     }
 
     /// [`Self::stamp`] for a bridge already interned (the bindings' fast
     /// path: the host resolves a name once, then passes its index). Refuses
-    /// an unknown index or a negative / non-finite duration (X1).
+    /// an unknown index, a negative / non-finite duration or parts that do
+    /// not fit ([`Usage::validate`]) (X1).
+    #[inline]
     pub fn stamp_interned(
         &mut self,
         bridge: u32,
@@ -122,34 +126,48 @@ impl TrackerState {
         status: UsageStatus,
         now_ms: i64,
     ) -> Result<LogRecord> {
-        self.check_interned(bridge, duration_ms)?;
+        self.check_interned(bridge, &usage, duration_ms)?;
+        Ok(self.stamp_checked(bridge, &usage, duration_ms, status, now_ms))
+    }
+
+    /// [`Self::stamp_interned`] for a log [`Self::check_interned`] passed
+    /// (a batch checks every log first, then stamps them).
+    #[inline]
+    pub fn stamp_checked(
+        &mut self,
+        bridge: u32,
+        usage: &Usage,
+        duration_ms: Option<f64>,
+        status: UsageStatus,
+        now_ms: i64,
+    ) -> LogRecord {
+        debug_assert!(self.check_interned(bridge, usage, duration_ms).is_ok());
         let seq = self.next_seq;
         self.next_seq += 1;
-        Ok(LogRecord {
-            seq,
-            ts_ms: now_ms,
-            prompt: usage.prompt_tokens,
-            completion: usage.completion_tokens,
-            total: usage.total_tokens,
-            duration_ms: duration_ms.unwrap_or(f64::NAN),
-            bridge,
-            status,
-        })
+        LogRecord::new(seq, now_ms, bridge, usage, duration_ms, status)
     }
 
     /// Records an already-stamped log (replay after a restart).
+    #[inline]
     pub fn apply(&mut self, rec: LogRecord) {
         self.next_seq = self.next_seq.max(rec.seq + 1);
-        self.per_bridge[rec.bridge as usize].add(&rec);
+        self.per_bridge[rec.bridge() as usize].add(&rec);
         self.overall.add(&rec);
         self.retain(rec);
     }
 
     /// Puts a log in the retained list without counting it (it is already
     /// in the totals, e.g. restored from the log file after a snapshot).
+    #[inline]
     pub fn retain(&mut self, rec: LogRecord) {
-        if self.ring.len() >= self.max_logs {
+        let len = self.ring.len();
+        if len >= self.max_logs {
             self.ring.pop_front();
+        } else if len == self.ring.capacity() {
+            // Grow by doubling, but never past `maxLogs`: a full ring holds
+            // exactly its logs (PERFORMANCE.md: <= 64 bytes a retained log).
+            let want = len.saturating_mul(2).max(8).min(self.max_logs);
+            self.ring.reserve_exact(want - len);
         }
         self.ring.push_back(rec);
     }
@@ -196,7 +214,7 @@ impl TrackerState {
                 Some(id) => self
                     .ring
                     .iter()
-                    .filter(|r| r.bridge == id)
+                    .filter(|r| r.bridge() == id)
                     .map(|r| self.to_log(r))
                     .collect(),
                 None => Vec::new(),
@@ -231,14 +249,10 @@ impl TrackerState {
 pub(crate) fn record_to_log(r: &LogRecord, names: &[Arc<str>]) -> UsageLog {
     UsageLog {
         seq: r.seq,
-        bridge_id: names[r.bridge as usize].to_string(),
+        bridge_id: names[r.bridge() as usize].to_string(),
         timestamp_ms: r.ts_ms,
-        usage: crate::model::Usage {
-            prompt_tokens: r.prompt,
-            completion_tokens: r.completion,
-            total_tokens: r.total,
-        },
+        usage: r.usage(),
         duration_ms: r.duration(),
-        status: r.status,
+        status: r.status(),
     }
 }

@@ -111,12 +111,12 @@ impl InMemoryTracker {
         let mut g = self.open_inner()?;
         let Memory { state, rollups, .. } = &mut *g;
         for l in logs {
-            state.check_interned(l.bridge, l.duration_ms)?;
+            state.check_interned(l.bridge, &l.usage, l.duration_ms)?;
         }
         let mut hours = HourBatch::default();
         for l in logs {
             let rec =
-                state.stamp_interned(l.bridge, l.usage, l.duration_ms, l.status, l.timestamp_ms)?;
+                state.stamp_checked(l.bridge, &l.usage, l.duration_ms, l.status, l.timestamp_ms);
             state.apply(rec);
             hours.add(&rec, rollups);
         }
@@ -190,7 +190,7 @@ struct HourBatch {
 
 impl HourBatch {
     fn add(&mut self, rec: &LogRecord, rollups: &mut Rollups) {
-        let key = (rec.bridge, hour_of(rec.ts_ms));
+        let key = (rec.bridge(), hour_of(rec.ts_ms));
         if let Some(i) = self.keys[..self.len].iter().position(|k| *k == key) {
             self.sums[i].add(rec);
         } else if self.len < self.keys.len() {
@@ -245,7 +245,7 @@ impl NoOpTracker {
     pub fn track_interned(
         &self,
         _bridge: u32,
-        _usage: Usage,
+        usage: Usage,
         duration_ms: Option<f64>,
         _status: UsageStatus,
     ) -> Result<()> {
@@ -253,7 +253,7 @@ impl NoOpTracker {
             Some(d) if !d.is_finite() || d < 0.0 => Err(Error::invalid(format!(
                 "durationMs must be a finite number >= 0, got {d}"
             ))),
-            _ => Ok(()),
+            _ => usage.validate(),
         }
     }
 

@@ -538,7 +538,14 @@ impl TokenUsage {
                 u.total = Some(r.get("totalTokens")?);
             }
         } else {
-            let keys: Vec<&str> = o.keys().map(String::as_str).collect();
+            let mut keys: Vec<String> = o
+                .keys()
+                .take(20)
+                .map(|k| crate::limits::clip(k).into_owned())
+                .collect();
+            if o.len() > 20 {
+                keys.push(format!("and {} more", o.len() - 20));
+            }
             return Err(Error::invalid(format!(
                 "usage has no token count usagebook recognises (keys: {}); pass a provider SDK's usage (prompt_tokens/completion_tokens, input_tokens/output_tokens, promptTokenCount, inputTokens) or promptTokens/completionTokens",
                 if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
@@ -601,13 +608,18 @@ impl TokenUsage {
         Ok(())
     }
 
-    /// The T1 counts the tracker records: `promptTokens` = inclusive
-    /// input, `completionTokens` = output, `totalTokens` as reported.
+    /// What the tracker records: the T1 counts (`promptTokens` = inclusive
+    /// input, `completionTokens` = output, `totalTokens` as reported) and
+    /// the parts it keeps (cache reads, cache writes of every TTL,
+    /// reasoning).
     pub fn to_tracker(&self) -> crate::model::Usage {
         crate::model::Usage {
             prompt_tokens: self.input,
             completion_tokens: self.output,
             total_tokens: self.total(),
+            cache_read_tokens: self.cache_read,
+            cache_write_tokens: self.cache_write,
+            reasoning_tokens: self.reasoning,
         }
     }
 

@@ -24,15 +24,8 @@ fn open(dir: &Path, opts: TrackerOptions) -> Result<FileBackedTracker, Error> {
 
 fn track_n(t: &dyn UsageTracker, n: u64) {
     for i in 0..n {
-        t.track(&NewUsageLog::new(
-            "a",
-            Usage {
-                prompt_tokens: i,
-                completion_tokens: 1,
-                total_tokens: i + 1,
-            },
-        ))
-        .unwrap();
+        t.track(&NewUsageLog::new("a", Usage::new(i, 1, i + 1)))
+            .unwrap();
     }
 }
 

@@ -4,7 +4,8 @@
 //! `crash_child` below, selected with `--exact --ignored`). The child tracks
 //! continuously and prints `ack <i> <epoch ms>` after each `track` returns;
 //! the parent SIGKILLs it at pseudo-random moments, reopens the directory and
-//! checks what survived.
+//! checks what survived: every acknowledged log once, with its cache and
+//! reasoning parts.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -43,15 +44,7 @@ fn crash_child() {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for i in 1u64.. {
-        t.track(&NewUsageLog::new(
-            bridge,
-            Usage {
-                prompt_tokens: i,
-                completion_tokens: 1,
-                total_tokens: i + 1,
-            },
-        ))
-        .unwrap();
+        t.track(&NewUsageLog::new(bridge, usage_of(i))).unwrap();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -59,6 +52,56 @@ fn crash_child() {
         writeln!(out, "ack {i} {now}").unwrap();
         out.flush().unwrap();
         std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// The `i`-th log a child tracks: T1 counts and parts that depend on `i`,
+/// so a recovered prefix of `n` logs has known sums (parts survive the
+/// journal, the log file and the snapshot exactly once).
+fn usage_of(i: u64) -> Usage {
+    Usage {
+        cache_read_tokens: i % 7,
+        cache_write_tokens: i % 3,
+        reasoning_tokens: i % 2,
+        ..Usage::new(i + 10, 1, i + 11)
+    }
+}
+
+/// Stats and retained logs of `bridge` are exactly logs 1..=n of a child.
+fn check_recovered(t: &FileBackedTracker, bridge: &str, n: u64) {
+    let s = t.stats(Some(bridge)).unwrap();
+    let mut want = Usage::default();
+    for i in 1..=n {
+        let u = usage_of(i);
+        want.prompt_tokens += u.prompt_tokens;
+        want.total_tokens += u.total_tokens;
+        want.cache_read_tokens += u.cache_read_tokens;
+        want.cache_write_tokens += u.cache_write_tokens;
+        want.reasoning_tokens += u.reasoning_tokens;
+    }
+    assert_eq!(
+        (
+            s.prompt_tokens,
+            s.total_tokens,
+            s.cache_read_tokens,
+            s.cache_write_tokens,
+            s.reasoning_tokens
+        ),
+        (
+            want.prompt_tokens,
+            want.total_tokens,
+            want.cache_read_tokens,
+            want.cache_write_tokens,
+            want.reasoning_tokens
+        ),
+        "{bridge}: sums of {n} logs"
+    );
+    for l in t.logs(Some(bridge)).unwrap() {
+        assert_eq!(
+            l.usage,
+            usage_of(l.usage.prompt_tokens - 10),
+            "{bridge}: {l:?}"
+        );
     }
 }
 
@@ -133,6 +176,7 @@ fn x5_process_mode_keeps_every_acknowledged_event_across_kill_9() {
         // The files always load, and nothing acknowledged is missing.
         let t = FileBackedTracker::open(dir.path(), options(Durability::Process)).unwrap();
         let got = t.stats(Some(&bridge)).unwrap().total_requests;
+        check_recovered(&t, &bridge, got);
         assert!(
             got >= acked,
             "round {round}: {acked} acknowledged, {got} recovered"
@@ -149,6 +193,7 @@ fn x5_process_mode_keeps_every_acknowledged_event_across_kill_9() {
                 *n,
                 "{b} after round {round}"
             );
+            check_recovered(&t, b, *n);
         }
         expected.push((bridge, got));
         t.close().unwrap();
@@ -168,6 +213,7 @@ fn x5_interval_mode_loses_at_most_the_flush_window() {
         let r = run_child(dir.path(), "interval", &bridge, 150 + next(&mut seed) % 250);
         let t = FileBackedTracker::open(dir.path(), options(Durability::Interval)).unwrap();
         let got = t.stats(Some(&bridge)).unwrap().total_requests;
+        check_recovered(&t, &bridge, got);
         t.close().unwrap();
         // Everything acknowledged before (kill - window - slack) must be there.
         let must = r

@@ -26,11 +26,7 @@ fn open(dir: &Path, o: TrackerOptions, clock: &ManualClock) -> FileBackedTracker
 fn track(t: &dyn UsageTracker, bridge: &str, p: u64, c: u64, status: UsageStatus) {
     t.track(&NewUsageLog {
         bridge_id: bridge,
-        usage: Usage {
-            prompt_tokens: p,
-            completion_tokens: c,
-            total_tokens: p + c,
-        },
+        usage: Usage::new(p, c, p + c),
         duration_ms: Some(10.0),
         status,
     })

@@ -12,11 +12,7 @@ use usagebook_core::{
 const T0: i64 = 1_736_000_000_000;
 
 fn usage(p: u64, c: u64) -> Usage {
-    Usage {
-        prompt_tokens: p,
-        completion_tokens: c,
-        total_tokens: p + c,
-    }
+    Usage::new(p, c, p + c)
 }
 
 fn memory(clock: &ManualClock, max_logs: usize) -> InMemoryTracker {

@@ -37,11 +37,17 @@ pub enum usagebook_usage_status {
 pub type usagebook_usage_status_code = u32;
 
 /// `LlmBridgeUsageStats` (T1, T4): lifetime totals, not trimmed by `maxLogs`.
+///
+/// The last three fields (the part sums) were added in 0.1 after the first
+/// header: a program compiled against a header without them must be
+/// recompiled, or the library writes past its struct (CHANGELOG.md).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct usagebook_stats {
     pub total_requests: u64,
+    /// Every input token, cache reads and writes included.
     pub prompt_tokens: u64,
+    /// Every output token, reasoning included.
     pub completion_tokens: u64,
     pub total_tokens: u64,
     pub error_count: u64,
@@ -49,6 +55,12 @@ pub struct usagebook_stats {
     pub average_tokens_per_request: f64,
     /// Epoch milliseconds (UTC) of the latest log; -1 when there is none.
     pub last_used_at_ms: i64,
+    /// Part of `prompt_tokens`: tokens read from the prompt cache.
+    pub cache_read_tokens: u64,
+    /// Part of `prompt_tokens`: tokens written to the prompt cache.
+    pub cache_write_tokens: u64,
+    /// Part of `completion_tokens`: reasoning tokens.
+    pub reasoning_tokens: u64,
 }
 
 /// A host-supplied clock: returns "now" in milliseconds since the Unix epoch
@@ -276,11 +288,7 @@ pub unsafe extern "C" fn usagebook_tracker_track(
         };
         let log = NewUsageLog {
             bridge_id,
-            usage: Usage {
-                prompt_tokens,
-                completion_tokens,
-                total_tokens,
-            },
+            usage: Usage::new(prompt_tokens, completion_tokens, total_tokens),
             duration_ms: (duration_ms >= 0).then_some(duration_ms as f64),
             status,
         };
@@ -291,8 +299,12 @@ pub unsafe extern "C" fn usagebook_tracker_track(
 /// Records one log given as the JSON a host passes to `trackUsage` (T1):
 /// `{"bridgeId": "...", "usage": {"promptTokens": n, "completionTokens": n,
 /// "totalTokens": n}, "durationMs": n (optional), "status": "success" |
-/// "error" (optional, default "success")}`. Invalid JSON or fields are
-/// `USAGEBOOK_INVALID_ARGUMENT` naming the field; nothing is recorded.
+/// "error" (optional, default "success")}`. `usage` may also carry the
+/// parts `cacheReadTokens`, `cacheWriteTokens` and `reasoningTokens`, or be
+/// any provider SDK's usage JSON (OpenAI, Anthropic, Gemini, Bedrock, a
+/// whole response), whose cache and reasoning counts are kept as those
+/// parts. Invalid JSON or fields are `USAGEBOOK_INVALID_ARGUMENT` naming
+/// the field; nothing is recorded.
 ///
 /// # Safety
 /// `t` is NULL or an open handle; `log_json` is NULL or NUL-terminated.
@@ -338,6 +350,9 @@ pub unsafe extern "C" fn usagebook_tracker_stats(
             error_count: s.error_count,
             average_tokens_per_request: s.average_tokens_per_request,
             last_used_at_ms: s.last_used_at_ms.unwrap_or(-1),
+            cache_read_tokens: s.cache_read_tokens,
+            cache_write_tokens: s.cache_write_tokens,
+            reasoning_tokens: s.reasoning_tokens,
         };
         // SAFETY: checked non-NULL; the caller's contract makes it writable.
         unsafe { out.write(stats) };

@@ -251,3 +251,62 @@ fn b1_status_strings_are_static_and_total() {
     assert_eq!(USAGEBOOK_PANIC as u32, 8, "status numbers are fixed");
     assert_eq!(USAGEBOOK_BUDGET_EXCEEDED as u32, 9);
 }
+
+#[test]
+fn issue_9_track_json_keeps_the_parts_and_stats_sum_them() {
+    unsafe {
+        let mut t: *mut usagebook_tracker = ptr::null_mut();
+        assert_eq!(
+            usagebook_tracker_open_in_memory(ptr::null(), &mut t),
+            USAGEBOOK_OK
+        );
+        for log in [
+            // Anthropic: input_tokens excludes the cache reads and writes.
+            r#"{"bridgeId":"anthropic","usage":{"input_tokens":200,"output_tokens":50,"cache_creation_input_tokens":5000,"cache_read_input_tokens":1000}}"#,
+            r#"{"bridgeId":"openai","usage":{"prompt_tokens":1200,"completion_tokens":300,"total_tokens":1500,"prompt_tokens_details":{"cached_tokens":1000},"completion_tokens_details":{"reasoning_tokens":200}}}"#,
+            r#"{"bridgeId":"openai","usage":{"promptTokens":10,"completionTokens":5,"totalTokens":15,"cacheWriteTokens":4}}"#,
+        ] {
+            assert_eq!(
+                usagebook_tracker_track_json(t, c(log).as_ptr()),
+                USAGEBOOK_OK,
+                "{log}: {}",
+                last_error()
+            );
+        }
+        let bad = c(
+            r#"{"bridgeId":"a","usage":{"promptTokens":1,"completionTokens":1,"totalTokens":2,"reasoningTokens":2}}"#,
+        );
+        assert_eq!(
+            usagebook_tracker_track_json(t, bad.as_ptr()),
+            USAGEBOOK_INVALID_ARGUMENT
+        );
+        assert!(last_error().contains("reasoningTokens"), "{}", last_error());
+        let mut st = usagebook_stats::default();
+        assert_eq!(
+            usagebook_tracker_stats(t, ptr::null(), &mut st),
+            USAGEBOOK_OK
+        );
+        assert_eq!(
+            (st.total_requests, st.prompt_tokens, st.total_tokens),
+            (3, 7410, 7765)
+        );
+        assert_eq!(
+            (
+                st.cache_read_tokens,
+                st.cache_write_tokens,
+                st.reasoning_tokens
+            ),
+            (2000, 5004, 200)
+        );
+        let mut s = ptr::null_mut();
+        assert_eq!(
+            usagebook_tracker_logs_json(t, c("anthropic").as_ptr(), &mut s),
+            USAGEBOOK_OK
+        );
+        assert!(take_string(s).contains(
+            r#""usage":{"promptTokens":6200,"completionTokens":50,"totalTokens":6250,"cacheReadTokens":1000,"cacheWriteTokens":5000}"#
+        ));
+        assert_eq!(std::mem::size_of::<usagebook_stats>(), 10 * 8);
+        assert_eq!(usagebook_tracker_close(t), USAGEBOOK_OK);
+    }
+}

@@ -23,7 +23,7 @@ cargo_flags=()
 
 echo "== cargo build -p usagebook-ffi ${cargo_flags[*]}"
 cargo build -p usagebook-ffi "${cargo_flags[@]}" || { echo "0 passed, 1 failed"; exit 1; }
-libdir="$root/target/$profile"
+libdir="${CARGO_TARGET_DIR:-$root/target}/$profile"
 export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/usagebook-c-tests.XXXXXX")

@@ -329,6 +329,70 @@ static void test_file_backed(void) {
   free(d);
 }
 
+/* The cache and reasoning parts (issue 9): any SDK's usage JSON or T1 with
+ * parts through track_json; summed in usagebook_stats, in the logs' JSON
+ * only when not zero, and kept across a restart (journal and snapshot). */
+static void test_parts(void) {
+  const char *opts = "{\"persistLogs\":true,\"durability\":\"process\"}";
+  char *d = strdup(dir("parts"));
+  usagebook_tracker *t = NULL;
+  CHECK_STATUS(usagebook_tracker_open(d, opts, &t), USAGEBOOK_OK);
+  /* Anthropic: 200 plain + 5000 written + 1000 read = 6200 prompt tokens. */
+  CHECK_STATUS(usagebook_tracker_track_json(t, "{\"bridgeId\":\"anthropic\",\"usage\":{\"input_tokens\":200,"
+                                               "\"output_tokens\":50,\"cache_creation_input_tokens\":5000,"
+                                               "\"cache_read_input_tokens\":1000}}"),
+               USAGEBOOK_OK);
+  /* OpenAI Chat Completions with cached and reasoning tokens. */
+  CHECK_STATUS(usagebook_tracker_track_json(t, "{\"bridgeId\":\"openai\",\"usage\":{\"prompt_tokens\":1200,"
+                                               "\"completion_tokens\":300,\"total_tokens\":1500,"
+                                               "\"prompt_tokens_details\":{\"cached_tokens\":1000},"
+                                               "\"completion_tokens_details\":{\"reasoning_tokens\":200}}}"),
+               USAGEBOOK_OK);
+  /* T1 with parts, and the scalar call (no parts). */
+  CHECK_STATUS(usagebook_tracker_track_json(t, "{\"bridgeId\":\"openai\",\"usage\":{\"promptTokens\":10,"
+                                               "\"completionTokens\":5,\"totalTokens\":15,\"cacheWriteTokens\":4}}"),
+               USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_track(t, "openai", 1, 1, 2, -1, USAGEBOOK_USAGE_SUCCESS), USAGEBOOK_OK);
+  /* A part above its total, or above 32 bits, is refused naming the field. */
+  CHECK_STATUS(usagebook_tracker_track_json(t, "{\"bridgeId\":\"a\",\"usage\":{\"promptTokens\":1,"
+                                               "\"completionTokens\":1,\"totalTokens\":2,\"reasoningTokens\":2}}"),
+               USAGEBOOK_INVALID_ARGUMENT);
+  CHECK_CONTAINS(usagebook_last_error_message(), "reasoningTokens");
+  CHECK_STATUS(usagebook_tracker_track_json(t, "{\"bridgeId\":\"a\",\"usage\":{\"promptTokens\":9999999999,"
+                                               "\"completionTokens\":1,\"totalTokens\":2,\"cacheReadTokens\":4294967296}}"),
+               USAGEBOOK_INVALID_ARGUMENT);
+  CHECK_CONTAINS(usagebook_last_error_message(), "cacheReadTokens");
+  usagebook_stats s, again;
+  CHECK_STATUS(usagebook_tracker_stats(t, NULL, &s), USAGEBOOK_OK);
+  CHECK(s.total_requests == 4 && s.prompt_tokens == 7411, "%llu %llu", (unsigned long long)s.total_requests,
+        (unsigned long long)s.prompt_tokens);
+  CHECK(s.cache_read_tokens == 2000 && s.cache_write_tokens == 5004 && s.reasoning_tokens == 200,
+        "parts %llu %llu %llu", (unsigned long long)s.cache_read_tokens, (unsigned long long)s.cache_write_tokens,
+        (unsigned long long)s.reasoning_tokens);
+  CHECK_STATUS(usagebook_tracker_stats(t, "anthropic", &s), USAGEBOOK_OK);
+  CHECK(s.prompt_tokens == 6200 && s.cache_read_tokens == 1000 && s.cache_write_tokens == 5000 &&
+            s.reasoning_tokens == 0,
+        "anthropic %llu", (unsigned long long)s.prompt_tokens);
+  char *json = NULL;
+  CHECK_STATUS(usagebook_tracker_logs_json(t, "anthropic", &json), USAGEBOOK_OK);
+  CHECK_CONTAINS(json, "\"usage\":{\"promptTokens\":6200,\"completionTokens\":50,\"totalTokens\":6250,"
+                       "\"cacheReadTokens\":1000,\"cacheWriteTokens\":5000}");
+  usagebook_string_free(json);
+  CHECK_STATUS(usagebook_tracker_stats(t, NULL, &s), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_close(t), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_open(d, opts, &t), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_stats(t, NULL, &again), USAGEBOOK_OK);
+  CHECK(memcmp(&s, &again, sizeof s) == 0, "parts survive a restart: %llu vs %llu",
+        (unsigned long long)s.cache_read_tokens, (unsigned long long)again.cache_read_tokens);
+  CHECK_STATUS(usagebook_tracker_logs_json(t, "openai", &json), USAGEBOOK_OK);
+  CHECK_CONTAINS(json, "\"cacheReadTokens\":1000,\"reasoningTokens\":200}");
+  CHECK_CONTAINS(json, "\"totalTokens\":15,\"cacheWriteTokens\":4}");
+  CHECK_CONTAINS(json, "\"usage\":{\"promptTokens\":1,\"completionTokens\":1,\"totalTokens\":2},");
+  usagebook_string_free(json);
+  CHECK_STATUS(usagebook_tracker_close(t), USAGEBOOK_OK);
+  free(d);
+}
+
 static void test_file_with_clock(void) {
   _Atomic int64_t now = 1736000000000LL;
   char *d = strdup(dir("clocked"));
@@ -419,6 +483,7 @@ int main(int argc, char **argv) {
   test_in_memory_with_clock();
   test_noop();
   test_file_backed();
+  test_parts();
   test_file_with_clock();
   test_threads();
   return check_report("test_api (C)");

@@ -17,7 +17,7 @@
 
 static_assert(std::is_same<std::underlying_type<usagebook_status>::type, uint32_t>::value,
               "usagebook_status is a uint32_t enum in C++");
-static_assert(sizeof(usagebook_stats) == 7 * 8, "usagebook_stats layout");
+static_assert(sizeof(usagebook_stats) == 10 * 8, "usagebook_stats layout (three part sums at the end)");
 
 namespace {
 

@@ -502,6 +502,27 @@ static void test_sdk_usage_and_cost(void) {
   CHECK_CONTAINS(out, "\"priced\":false");
   usagebook_string_free(out);
 
+  /* Bounds (docs/limits.md): a millisecond timestamp is refused, not filed
+   * 50,000 years ahead of the budget. */
+  {
+    char *q = path_of("ms.db");
+    usagebook_ledger *m = NULL;
+    CHECK_STATUS(usagebook_ledger_open(q, NULL, &m), USAGEBOOK_OK);
+    CHECK_STATUS(usagebook_ledger_write_event_json(
+                     m, "{\"event_type\":\"commit\",\"trace_id\":\"t\",\"provider\":\"p\",\"model\":\"m\","
+                        "\"cost_actual_usd\":5,\"timestamp\":1767261600000}", 1),
+                 USAGEBOOK_INVALID_ARGUMENT);
+    CHECK_CONTAINS(usagebook_last_error_message(), "looks like milliseconds");
+    CHECK(fabs(spend(m, NULL, NULL)) < 1e-12, "nothing counted");
+    CHECK_STATUS(usagebook_ledger_close(m), USAGEBOOK_OK);
+    free(q);
+    q = path_of("ttl.db");
+    m = SENTINEL_LEDGER;
+    CHECK_STATUS(usagebook_ledger_open(q, "{\"holdTtlS\":9.2e15}", &m), USAGEBOOK_INVALID_ARGUMENT);
+    CHECK_CONTAINS(usagebook_last_error_message(), "hold_ttl_s");
+    CHECK(m == SENTINEL_LEDGER, "no handle on failure");
+    free(q);
+  }
   char *p = path_of("sdk.db");
   usagebook_ledger *l = NULL;
   CHECK_STATUS(usagebook_ledger_open(p, "{\"mode\":\"strict_budget\",\"dailyBudgetUsd\":0.05}", &l), USAGEBOOK_OK);

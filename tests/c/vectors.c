@@ -101,10 +101,13 @@ static int track_scalar(usagebook_tracker *t, const jval *log, usagebook_status 
 }
 
 static int check_stats(const char *ctx, const usagebook_stats *s, const jval *want) {
-  static const char *fields[] = {"totalRequests", "promptTokens", "completionTokens", "totalTokens",
-                                 "averageTokensPerRequest", "errorCount", "lastUsedAt"};
-  uint64_t got[] = {s->total_requests, s->prompt_tokens, s->completion_tokens, s->total_tokens, 0,
-                    s->error_count};
+  static const char *fields[] = {"totalRequests",   "promptTokens",    "completionTokens",
+                                 "totalTokens",     "averageTokensPerRequest", "errorCount",
+                                 "cacheReadTokens", "cacheWriteTokens", "reasoningTokens",
+                                 "lastUsedAt"};
+  uint64_t got[] = {s->total_requests,    s->prompt_tokens,      s->completion_tokens,
+                    s->total_tokens,      0,                     s->error_count,
+                    s->cache_read_tokens, s->cache_write_tokens, s->reasoning_tokens};
   int ok = 1;
   if (!want || want->type != J_OBJ) {
     fprintf(stderr, "%s: stats expect is not an object\n", ctx);
@@ -118,7 +121,7 @@ static int check_stats(const char *ctx, const usagebook_stats *s, const jval *wa
       ok = 0;
     }
   }
-  for (size_t f = 0; f < 6; f++) {
+  for (size_t f = 0; f < sizeof got / sizeof *got; f++) {
     const jval *w = json_get(want, fields[f]);
     if (!w || w->type != J_NUM) {
       fprintf(stderr, "%s: expect lacks %s\n", ctx, fields[f]);

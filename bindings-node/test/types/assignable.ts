@@ -12,6 +12,7 @@ import {
   type LlmUsage as PackageUsage,
   type LlmUsageStatus as PackageStatus,
   type UsagebookError,
+  type UsageStats,
 } from 'usagebook';
 
 // ---- T1, as the host app declares it today ----
@@ -72,6 +73,14 @@ const sameUsage: Same<LlmUsage, PackageUsage> = true;
 const sameStatus: Same<'success' | 'error', PackageStatus> = true;
 const sameLog: Same<LlmBridgeUsageLog, PackageLog> = true;
 const sameStats: Same<LlmBridgeUsageStats, PackageStats> = true;
+// What the trackers return adds the part sums (cacheReadTokens, ...): still
+// a host LlmBridgeUsageStats, and nothing else differs.
+type Extends<A, B> = [A] extends [B] ? true : false;
+const richStats: Extends<UsageStats, LlmBridgeUsageStats> = true;
+const onlyParts: Same<Omit<UsageStats, 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens'>, LlmBridgeUsageStats> = true;
+const partSums: number = new InMemoryLlmUsageTracker().getUsageStats().cacheReadTokens;
+// A log's parts are there only when not zero.
+const logPart: number | undefined = new InMemoryLlmUsageTracker().getUsageLogs()[0]?.usage.reasoningTokens;
 const pkgTracker: PackageTracker = trackers[0];
 const hostTracker: LlmBridgeUsageTracker = pkgTracker;
 
@@ -100,4 +109,4 @@ const noId: Omit<LlmBridgeUsageLog, 'id' | 'timestamp'> = { id: 'x', bridgeId: '
 // @ts-expect-error olderThan is a Date
 trackers[0].clearLogs('yesterday');
 
-void [sameUsage, sameStatus, sameLog, sameStats, hostTracker, extras, noId];
+void [sameUsage, sameStatus, sameLog, sameStats, richStats, onlyParts, partSums, logPart, hostTracker, extras, noId];

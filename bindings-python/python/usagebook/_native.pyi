@@ -3,7 +3,7 @@ module by ``python -m mypy.stubtest usagebook`` (run-tests.sh)."""
 
 import os
 from datetime import datetime
-from typing import Any, Callable, Literal, Mapping, Optional, TypedDict, TypeVar, Union, final
+from typing import Any, Callable, List, Literal, Mapping, Optional, TypedDict, TypeVar, Union, final
 
 from typing_extensions import disjoint_base
 
@@ -71,7 +71,12 @@ class BudgetExceeded(UsagebookError):
 
 @final
 class Usage:
-    """Token counts of one call (T1)."""
+    """Token counts of one call (T1) and the parts the tracker keeps.
+
+    ``prompt_tokens`` counts every input token (cache reads and writes
+    included), ``completion_tokens`` every output token (reasoning
+    included); the parts are 0 when the provider did not report them.
+    """
 
     @property
     def prompt_tokens(self) -> int: ...
@@ -79,6 +84,12 @@ class Usage:
     def completion_tokens(self) -> int: ...
     @property
     def total_tokens(self) -> int: ...
+    @property
+    def cache_read_tokens(self) -> int: ...
+    @property
+    def cache_write_tokens(self) -> int: ...
+    @property
+    def reasoning_tokens(self) -> int: ...
     def to_dict(self) -> dict[str, int]: ...
 
 @final
@@ -111,6 +122,12 @@ class UsageStats:
     def completion_tokens(self) -> int: ...
     @property
     def total_tokens(self) -> int: ...
+    @property
+    def cache_read_tokens(self) -> int: ...
+    @property
+    def cache_write_tokens(self) -> int: ...
+    @property
+    def reasoning_tokens(self) -> int: ...
     @property
     def average_tokens_per_request(self) -> float: ...
     @property
@@ -244,6 +261,7 @@ class _LedgerHealth(TypedDict):
     last_commit_at: Optional[datetime]
     last_error: Optional[str]
     schema_version: int
+    notes: List[str]
 
 @final
 class Prices:

@@ -139,7 +139,7 @@ impl Accounts {
                     model: ev.model.clone(),
                     profile_id: profile,
                     amount_nusd: ev.cost_est_nusd,
-                    expires_ms: ev.ts_ms() + hold_ttl_ms,
+                    expires_ms: ev.ts_ms().saturating_add(hold_ttl_ms),
                 });
             }
             EventType::Commit => {
@@ -225,8 +225,11 @@ impl Accounts {
         self.spend
             .iter()
             .filter(|((s, p), _)| *s == key && profile.is_none_or(|want| want == p))
-            .map(|(_, m)| m.range(w.buckets()).map(|(_, v)| *v).sum::<i64>())
-            .sum()
+            .map(|(_, m)| {
+                m.range(w.buckets())
+                    .fold(0i64, |a, (_, v)| a.saturating_add(*v))
+            })
+            .fold(0i64, i64::saturating_add)
     }
 
     pub fn reserved(&self, scope: &Scope, profile: Option<&str>, now_ms: i64) -> i64 {
@@ -236,7 +239,7 @@ impl Accounts {
             .filter(|h| scope.matches(&h.provider, &h.model))
             .filter(|h| profile.is_none_or(|p| p == h.profile_id))
             .map(|h| h.amount_nusd)
-            .sum()
+            .fold(0i64, i64::saturating_add)
     }
 
     pub fn hold(&self, trace_id: &str) -> Option<&OpenHold> {

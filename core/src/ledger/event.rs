@@ -163,8 +163,28 @@ impl LedgerEvent {
                 return Err(Error::invalid("model must be a non-empty string"));
             }
         }
+        use crate::limits::{check_name, MAX_EVENT_NUSD, MAX_TIMESTAMP_S};
+        check_name("id", &self.id)?;
+        check_name("trace_id", &self.trace_id)?;
+        check_name("provider", &self.provider)?;
+        check_name("model", &self.model)?;
+        if let Some(p) = &self.profile_id {
+            check_name("profile_id", p)?;
+        }
         if self.cost_est_nusd < 0 {
             return Err(Error::invalid("cost_est_usd must be >= 0"));
+        }
+        let max_usd = crate::ledger::money::nano_to_usd(MAX_EVENT_NUSD);
+        for (field, v) in [
+            ("cost_est_usd", Some(self.cost_est_nusd)),
+            ("cost_actual_usd", self.cost_actual_nusd),
+        ] {
+            if v.is_some_and(|n| n.unsigned_abs() > MAX_EVENT_NUSD as u64) {
+                return Err(Error::invalid(format!(
+                    "{field} must be at most {max_usd} USD for one event, got {}",
+                    crate::ledger::money::nano_to_usd(v.unwrap_or(0))
+                )));
+            }
         }
         if let Some(a) = self.cost_actual_nusd {
             if a < 0 && self.event_type != EventType::Adjust {
@@ -176,6 +196,12 @@ impl LedgerEvent {
         if !self.timestamp.is_finite() || self.timestamp <= 0.0 {
             return Err(Error::invalid(format!(
                 "timestamp must be positive epoch seconds, got {}",
+                self.timestamp
+            )));
+        }
+        if self.timestamp > MAX_TIMESTAMP_S {
+            return Err(Error::invalid(format!(
+                "timestamp is epoch seconds; {} looks like milliseconds (the maximum is {MAX_TIMESTAMP_S:e} s, the year 5138)",
                 self.timestamp
             )));
         }

@@ -132,6 +132,8 @@ pub struct LedgerHealth {
     pub last_commit_ms: Option<i64>,
     pub last_error: Option<String>,
     pub schema_version: u64,
+    /// What opening found worth saying (an empty database file, ...).
+    pub notes: Vec<String>,
 }
 
 impl LedgerHealth {
@@ -152,6 +154,7 @@ impl LedgerHealth {
             "lastCommitAt": self.last_commit_ms.map(crate::timefmt::format_iso_ms),
             "lastError": self.last_error,
             "schemaVersion": self.schema_version,
+            "notes": self.notes,
         })
     }
 }
@@ -205,13 +208,46 @@ impl Ledger {
         if opts.flush_interval_ms == 0 {
             return Err(Error::invalid("flush_interval_ms must be >= 1"));
         }
-        if opts.hold_ttl_ms <= 0 {
-            return Err(Error::invalid("hold_ttl_s must be > 0"));
+        use crate::limits::{MAX_DAY_NUSD, MAX_HOLD_TTL_MS};
+        if opts.hold_ttl_ms <= 0 || opts.hold_ttl_ms > MAX_HOLD_TTL_MS {
+            return Err(Error::invalid(format!(
+                "hold_ttl_s must be > 0 and at most {} (366 days), got {}",
+                MAX_HOLD_TTL_MS / 1000,
+                opts.hold_ttl_ms as f64 / 1000.0
+            )));
         }
-        if opts.daily_budget_nusd.is_some_and(|b| b < 0) {
-            return Err(Error::invalid("daily_budget_usd must be >= 0"));
+        if opts
+            .daily_budget_nusd
+            .is_some_and(|b| !(0..=MAX_DAY_NUSD).contains(&b))
+        {
+            return Err(Error::invalid(format!(
+                "daily_budget_usd must be >= 0 and at most {} (the largest day usagebook sums), got {}",
+                money::nano_to_usd(MAX_DAY_NUSD),
+                money::nano_to_usd(opts.daily_budget_nusd.unwrap_or(0))
+            )));
         }
         let tz = day::parse_tz(&opts.timezone)?;
+        let mut notes = Vec::new();
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            let wal = PathBuf::from(format!("{}-wal", path.display()));
+            if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                // The main file was emptied under its write-ahead log: what
+                // the log holds cannot be applied to nothing. Refuse rather
+                // than start over at spend 0.
+                return Err(Error::io(
+                    format!(
+                        "opening ledger database {}: the file is empty but {} is not; the database was damaged (restore it from a backup, or move both files aside to start a new ledger)",
+                        path.display(),
+                        wal.display()
+                    ),
+                    std::io::Error::other("empty database file with a write-ahead log"),
+                ));
+            }
+            notes.push(format!(
+                "{} was an empty file: opened as a new ledger with no spend (if it held a ledger, restore it from a backup)",
+                path.display()
+            ));
+        }
         let db = db::Db::open(path, opts.mode == BudgetMode::StrictBudget)?;
         let mut accounts = Accounts::default();
         let now = clock.now_ms();
@@ -226,6 +262,7 @@ impl Ledger {
             mode: opts.mode.as_str(),
             path: path.to_path_buf(),
             schema_version: db.schema_version()?,
+            notes,
             ..LedgerHealth::default()
         };
         let shared = Arc::new(LShared {
@@ -330,6 +367,7 @@ impl Ledger {
             return Err(closed_err());
         }
         let (spend, priced) = self.settle(&mut ev, &acc)?;
+        self.check_day_bound(&acc, &ev, spend, 0)?;
         let eff = acc.effect(&ev, spend, priced, self.shared.opts.hold_ttl_ms);
         self.apply_and_queue(acc, ev, eff, sync, done)
     }
@@ -384,7 +422,41 @@ impl Ledger {
         }))
     }
 
+    /// Refuses what would take a day's spend, or the open reservations,
+    /// past [`crate::limits::MAX_DAY_NUSD`]: sums then always fit.
+    fn check_day_bound(
+        &self,
+        acc: &Accounts,
+        ev: &LedgerEvent,
+        add_spend: i64,
+        add_hold: i64,
+    ) -> Result<()> {
+        use crate::limits::MAX_DAY_NUSD;
+        let day = day::day_window(self.shared.tz, ev.ts_ms());
+        let spent = acc.spend(&Scope::All, None, &day);
+        let reserved = acc.reserved(&Scope::All, None, self.shared.now_ms());
+        let over = |a: i64, b: i64| (a as i128 + b as i128) > MAX_DAY_NUSD as i128;
+        if add_spend > 0 && over(spent, add_spend) {
+            return Err(Error::invalid(format!(
+                "this event would take the day's spend past {} USD, the most usagebook sums in a day (spent {} USD, adding {} USD)",
+                money::nano_to_usd(MAX_DAY_NUSD),
+                money::nano_to_usd(spent),
+                money::nano_to_usd(add_spend)
+            )));
+        }
+        if add_hold > 0 && over(reserved, add_hold) {
+            return Err(Error::invalid(format!(
+                "this hold would take open reservations past {} USD (reserved {} USD, adding {} USD)",
+                money::nano_to_usd(MAX_DAY_NUSD),
+                money::nano_to_usd(reserved),
+                money::nano_to_usd(add_hold)
+            )));
+        }
+        Ok(())
+    }
+
     fn hold_event(&self, ev: LedgerEvent, sync: bool, done: Ack) -> Result<Hold> {
+        self.check_day_bound(&self.shared.accounts.lock(), &ev, 0, ev.cost_est_nusd)?;
         let hold = Hold {
             trace_id: ev.trace_id.clone(),
             event_id: ev.id.clone(),
@@ -392,7 +464,7 @@ impl Ledger {
             model: ev.model.clone(),
             profile_id: ev.profile_id.clone(),
             amount_nusd: ev.cost_est_nusd,
-            expires_ms: ev.ts_ms() + self.shared.opts.hold_ttl_ms,
+            expires_ms: ev.ts_ms().saturating_add(self.shared.opts.hold_ttl_ms),
         };
         match self.shared.opts.mode {
             BudgetMode::StrictBudget => {

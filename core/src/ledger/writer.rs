@@ -51,6 +51,11 @@ pub(crate) struct LedgerWriter {
     batch: Vec<Queued>,
     oldest: Option<Instant>,
     last_expiry: Instant,
+    /// Set while the database refuses writes (disk full, locked for long):
+    /// background commits then try once instead of retrying for
+    /// `RETRY_FOR` each, so one full disk does not stall the writer for
+    /// ten seconds per queued event.
+    stalled: bool,
 }
 
 /// How long a batch is retried before the failure is reported to waiters
@@ -66,6 +71,7 @@ impl LedgerWriter {
             batch: Vec::new(),
             oldest: None,
             last_expiry: Instant::now(),
+            stalled: false,
         }
     }
 
@@ -80,8 +86,10 @@ impl LedgerWriter {
                 Ok(LCmd::Event { ev, eff, ack }) => {
                     let sync = ack.is_some();
                     self.enqueue(Queued { ev, eff, ack });
-                    if sync || self.batch.len() >= self.shared.opts.batch_size {
+                    if sync {
                         let _ = self.commit(RETRY_FOR);
+                    } else if self.batch.len() >= self.shared.opts.batch_size {
+                        let _ = self.commit(self.background_retry());
                     }
                 }
                 Ok(LCmd::Reserve { ev, eff, ack }) => {
@@ -113,7 +121,7 @@ impl LedgerWriter {
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    let _ = self.commit(RETRY_FOR);
+                    let _ = self.commit(self.background_retry());
                     if self.last_expiry.elapsed() >= interval {
                         self.last_expiry = Instant::now();
                         let _ = self.expire_holds();
@@ -124,6 +132,14 @@ impl LedgerWriter {
                     return;
                 }
             }
+        }
+    }
+
+    fn background_retry(&self) -> Duration {
+        if self.stalled {
+            Duration::ZERO
+        } else {
+            RETRY_FOR
         }
     }
 
@@ -182,6 +198,7 @@ impl LedgerWriter {
                 self.batch.iter().map(|q| (&*q.ev, &q.eff)).collect();
             match self.db.write_batch(&items) {
                 Ok(inserted) => {
+                    self.stalled = false;
                     self.finish(inserted);
                     return Ok(());
                 }
@@ -189,7 +206,21 @@ impl LedgerWriter {
                     let err = sql_err("writing a ledger batch", e);
                     self.shared.health.lock().last_error = Some(err.to_string());
                     if started.elapsed() >= retry_for {
-                        // Keep the batch: the next flush retries it.
+                        // Keep the batch: the next flush retries it (ids
+                        // make a retry idempotent). A caller waiting for
+                        // its event to be durable is told now, not when the
+                        // disk has room again.
+                        for q in &mut self.batch {
+                            if let Some(ack) = q.ack.take() {
+                                ack(Err(Error::io(
+                                    format!(
+                                        "{err}; the event stays queued and is written when the database accepts writes again"
+                                    ),
+                                    std::io::Error::other("not yet durable"),
+                                )));
+                            }
+                        }
+                        self.stalled = true;
                         return Err(err);
                     }
                     std::thread::sleep(backoff);

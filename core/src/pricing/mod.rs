@@ -63,13 +63,18 @@ pub struct PriceRegistry {
     folded: HashMap<String, String>,
 }
 
+/// Largest price of one unit (token, image, second, ...): $1,000,000. Any
+/// count times it stays finite, so a cost is never infinite (and never
+/// then clamped to $0).
+pub const MAX_RATE_USD: f64 = 1e6;
+
 fn rate_of(v: &Value, key: &str, field: &str) -> Result<Option<f64>> {
     match v {
         Value::Null => Ok(None),
         Value::Number(n) => match n.as_f64() {
-            Some(f) if f.is_finite() && f >= 0.0 => Ok(Some(f)),
+            Some(f) if f.is_finite() && (0.0..=MAX_RATE_USD).contains(&f) => Ok(Some(f)),
             _ => Err(Error::invalid(format!(
-                "price file: {key}.{field} must be a number >= 0, got {n}"
+                "price file: {key}.{field} must be a number from 0 to {MAX_RATE_USD:e}, got {n}"
             ))),
         },
         // LiteLLM's file has a few non-numeric `*cost*` fields (objects
@@ -301,22 +306,61 @@ fn parse_entry(key: &str, spec: &Map<String, Value>) -> Result<(String, ModelPri
             mode: str_field("mode"),
             rates: rates_of(spec, key)?,
             tiers,
-            off_peak: spec
-                .get("off_peak_pricing")
-                .filter(|v| v.is_object())
-                .cloned(),
-            multipliers: spec
-                .get("provider_specific_entry")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            off_peak: off_peak_of(spec, key)?,
+            multipliers: multipliers_of(spec, key)?,
             from_ms,
         },
     ))
+}
+
+/// `off_peak_pricing`, its rates checked as every other rate (LiteLLM also
+/// reads numeric strings: they must parse to a valid rate too).
+fn off_peak_of(spec: &Map<String, Value>, key: &str) -> Result<Option<Value>> {
+    let Some(op) = spec.get("off_peak_pricing").and_then(Value::as_object) else {
+        return Ok(None);
+    };
+    for (field, v) in op {
+        if !field.contains("cost") {
+            continue;
+        }
+        let x = match v {
+            Value::String(t) => t
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .map(Value::from)
+                .unwrap_or(Value::Null),
+            other => other.clone(),
+        };
+        if v.is_string() && x.is_null() {
+            return Err(Error::invalid(format!(
+                "price file: {key}.off_peak_pricing.{field} must be a number, got {v}"
+            )));
+        }
+        rate_of(&x, key, &format!("off_peak_pricing.{field}"))?;
+    }
+    Ok(Some(Value::Object(op.clone())))
+}
+
+/// `provider_specific_entry`'s numbers (multipliers): finite, 0 to 1000.
+fn multipliers_of(spec: &Map<String, Value>, key: &str) -> Result<HashMap<String, f64>> {
+    let mut out = HashMap::new();
+    let Some(m) = spec
+        .get("provider_specific_entry")
+        .and_then(Value::as_object)
+    else {
+        return Ok(out);
+    };
+    for (k, v) in m {
+        let Some(x) = v.as_f64() else { continue };
+        if !(x.is_finite() && (0.0..=1000.0).contains(&x)) {
+            return Err(Error::invalid(format!(
+                "price file: {key}.provider_specific_entry.{k} must be a multiplier from 0 to 1000, got {v}"
+            )));
+        }
+        out.insert(k.clone(), x);
+    }
+    Ok(out)
 }
 
 impl PriceRegistry {
@@ -886,6 +930,35 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("someday"), "{e}");
+    }
+
+    #[test]
+    fn x_rates_that_would_make_a_cost_negative_nan_or_infinite_are_refused() {
+        // Found by fuzzing: each priced a call at -$x, NaN or inf, which
+        // the ledger then counted as $0.
+        for (spec, field) in [
+            (
+                json!({"input_cost_per_token": 1e308}),
+                "input_cost_per_token",
+            ),
+            (
+                json!({"input_cost_per_token": 1e-6, "provider_specific_entry": {"us": -2}}),
+                "provider_specific_entry.us",
+            ),
+            (
+                json!({"input_cost_per_token": 1e-6, "off_peak_pricing": {"input_cost_per_token": -1e-6, "hours_utc": "00:00-00:00"}}),
+                "off_peak_pricing.input_cost_per_token",
+            ),
+            (
+                json!({"input_cost_per_token": 1e-6, "off_peak_pricing": {"input_cost_per_token": "NaN", "hours_utc": "00:00-00:00"}}),
+                "off_peak_pricing.input_cost_per_token",
+            ),
+        ] {
+            let e = PriceRegistry::from_litellm_value(&json!({"m": spec}))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        }
     }
 
     #[test]

@@ -494,6 +494,11 @@ impl<'a> Pricer<'a> {
             } else {
                 format!("{model}, cache tokens above input")
             }
+        } else if model == "unknown" {
+            match bridge {
+                Some(b) => format!("bridge {b} (names no model)"),
+                None => "requests with no model".to_string(),
+            }
         } else {
             model.to_string()
         };
@@ -813,9 +818,9 @@ pub fn from_dir_priced(
         let tokens = Tokens {
             input: e.prompt_tokens,
             output: e.completion_tokens,
-            reasoning: 0,
-            cache_read: 0,
-            cache_write: 0,
+            reasoning: e.reasoning_tokens,
+            cache_read: e.cache_read_tokens,
+            cache_write: e.cache_write_tokens,
             total: e.total_tokens,
         };
         let cost = if query.admits(ts_ns) && e.requests > 0 {
@@ -840,9 +845,9 @@ pub fn from_dir_priced(
                 errors: e.errors,
                 input_tokens: e.prompt_tokens,
                 output_tokens: e.completion_tokens,
-                reasoning_tokens: 0,
-                cache_read_tokens: 0,
-                cache_write_tokens: 0,
+                reasoning_tokens: e.reasoning_tokens,
+                cache_read_tokens: e.cache_read_tokens,
+                cache_write_tokens: e.cache_write_tokens,
                 total_tokens: e.total_tokens,
                 cost_nano_usd: cost.map_or(0, i128::from),
                 priced_requests: if cost.is_some() { e.requests } else { 0 },
@@ -1333,11 +1338,7 @@ mod tests {
         ] {
             t.track(&NewUsageLog {
                 bridge_id: bridge,
-                usage: Usage {
-                    prompt_tokens: 10,
-                    completion_tokens: 5,
-                    total_tokens: 15,
-                },
+                usage: Usage::new(10, 5, 15),
                 duration_ms: None,
                 status,
             })
@@ -1352,8 +1353,11 @@ mod tests {
         assert_eq!(r.total.errors, 1);
         assert_eq!(r.total.input_tokens, 20);
         assert_eq!(r.total.output_tokens, 10);
-        assert_eq!(r.total.cost_nano(), None);
-        assert!(r.notes.is_empty(), "{:?}", r.notes);
+        // U6: `openai/gpt-4o` is priced with the bundled prices
+        // (10 x 2.5e-6 + 5 x 1e-5 USD); `local` names no model: unpriced.
+        assert_eq!(r.total.cost_nano(), Some(75_000));
+        assert_eq!(r.total.unpriced_requests(), 1);
+        assert!(r.notes.iter().any(|n| n.contains("local")), "{:?}", r.notes);
         q.zone = Zone::parse("Asia/Kolkata").unwrap();
         let r = from_dir(dir.path(), &q).unwrap();
         assert_eq!(keys(&r), vec![("2025-01-05", 2)]);
@@ -1368,6 +1372,50 @@ mod tests {
         assert!(!r.exists && r.is_empty());
         let r = from_db(dir.path().join("none.db"), &q).unwrap();
         assert!(!r.exists && r.is_empty());
+    }
+
+    #[test]
+    fn tracker_directories_report_and_price_the_parts_they_keep() {
+        use crate::{FileBackedTracker, NewUsageLog, TrackerOptions, Usage, UsageTracker};
+        // The same calls, once with 800 of the 1000 input tokens read from
+        // the cache: same token totals, the parts reported, a lower cost.
+        let run = |cache_read: u64| {
+            let dir = tempfile::tempdir().unwrap();
+            let t = FileBackedTracker::open(dir.path(), TrackerOptions::default()).unwrap();
+            for bridge in ["openai/gpt-4o", "local"] {
+                let usage = Usage {
+                    cache_read_tokens: cache_read,
+                    cache_write_tokens: 100,
+                    reasoning_tokens: 30,
+                    ..Usage::new(1000, 50, 1050)
+                };
+                t.track(&NewUsageLog::new(bridge, usage)).unwrap();
+            }
+            t.close().unwrap();
+            from_dir(dir.path(), &Query::new(GroupBy::Bridge)).unwrap()
+        };
+        let (cached, plain) = (run(800), run(0));
+        let s = &cached.total;
+        assert_eq!(
+            (s.input_tokens, s.output_tokens, s.total_tokens),
+            (2000, 100, 2100)
+        );
+        assert_eq!(
+            (
+                s.cache_read_tokens,
+                s.cache_write_tokens,
+                s.reasoning_tokens
+            ),
+            (1600, 200, 60)
+        );
+        assert_eq!(plain.total.cache_read_tokens, 0);
+        let cost = |r: &GroupedReport| r.total.cost_nano().unwrap();
+        assert!(
+            cost(&cached) < cost(&plain),
+            "{} vs {}",
+            cost(&cached),
+            cost(&plain)
+        );
     }
 
     #[test]

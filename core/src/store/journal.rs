@@ -8,14 +8,18 @@
 //! to fdatasync the segment (group commit). After a snapshot covers every
 //! record of a sealed segment, the segment is deleted.
 //!
-//! Segment: 16-byte header (`UBJRNL01` + 8 reserved bytes), then records
+//! Segment: 16-byte header (magic + 8 reserved bytes), then records
 //! `[u32 len][u32 crc32(payload)][payload]`, little-endian; a zero length
-//! marks the end. Payload: seq u64, ts_ms i64, prompt u64, completion u64,
-//! total u64, duration f64 bits (NaN = absent), status u8, bridge len u16,
-//! bridge UTF-8 bytes.
+//! marks the end. The magic names the payload layout:
+//!
+//! - `UBJRNL02` (written now): seq u64, ts_ms i64, prompt u64, completion
+//!   u64, total u64, duration f64 bits (NaN = absent), cache_read u32,
+//!   cache_write u32, reasoning u32, status u8, bridge len u16, bridge UTF-8
+//!   bytes;
+//! - `UBJRNL01` (read, never written): the same without the three parts.
 
 use crate::error::{Error, Result};
-use crate::model::UsageStatus;
+use crate::model::{Usage, UsageStatus};
 use crate::totals::LogRecord;
 use memmap2::MmapMut;
 use std::fs::{self, File, OpenOptions};
@@ -23,9 +27,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub const SEGMENT_BYTES: usize = 8 << 20;
-const MAGIC: &[u8; 8] = b"UBJRNL01";
+/// Segments this version writes: records with the three parts.
+const MAGIC: &[u8; 8] = b"UBJRNL02";
+/// Segments written before parts were recorded: still replayed.
+const MAGIC_V1: &[u8; 8] = b"UBJRNL01";
 const HEADER: usize = 16;
-const FIXED_PAYLOAD: usize = 8 * 6 + 1 + 2;
+const FIXED_PAYLOAD: usize = 8 * 6 + 4 * 3 + 1 + 2;
+const FIXED_PAYLOAD_V1: usize = 8 * 6 + 1 + 2;
 /// A sealed-or-not segment bigger than this is rotated once a snapshot
 /// covers it, so the journal stays small.
 const ROTATE_AFTER: usize = 1 << 20;
@@ -41,6 +49,24 @@ pub struct JournalRecord {
     pub duration_ms: f64,
     pub status: UsageStatus,
     pub bridge: String,
+    /// The parts (0 in a version-1 segment).
+    pub cache_read: u32,
+    pub cache_write: u32,
+    pub reasoning: u32,
+}
+
+impl JournalRecord {
+    /// The T1 counts and the parts.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt,
+            completion_tokens: self.completion,
+            total_tokens: self.total,
+            cache_read_tokens: u64::from(self.cache_read),
+            cache_write_tokens: u64::from(self.cache_write),
+            reasoning_tokens: u64::from(self.reasoning),
+        }
+    }
 }
 
 struct Segment {
@@ -99,10 +125,15 @@ pub fn read_all(dir: &Path) -> Result<(Vec<JournalRecord>, usize)> {
     for (_, path) in list_segments(dir)? {
         let bytes =
             fs::read(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        if bytes.len() < HEADER || &bytes[..8] != MAGIC {
-            torn += 1;
-            continue;
-        }
+        let v1 = match bytes.get(..8) {
+            Some(m) if bytes.len() >= HEADER && m == MAGIC => false,
+            Some(m) if bytes.len() >= HEADER && m == MAGIC_V1 => true,
+            _ => {
+                torn += 1;
+                continue;
+            }
+        };
+        let fixed = if v1 { FIXED_PAYLOAD_V1 } else { FIXED_PAYLOAD };
         let mut off = HEADER;
         while off + 8 <= bytes.len() {
             let len = u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap()) as usize;
@@ -111,13 +142,19 @@ pub fn read_all(dir: &Path) -> Result<(Vec<JournalRecord>, usize)> {
             }
             let crc = u32::from_le_bytes(bytes[off + 4..off + 8].try_into().unwrap());
             let end = off + 8 + len;
-            if len < FIXED_PAYLOAD || end > bytes.len() {
+            if len < fixed || end > bytes.len() {
                 torn += 1;
                 break;
             }
             let payload = &bytes[off + 8..end];
             match (crc32fast::hash(payload) == crc)
-                .then(|| decode(payload))
+                .then(|| {
+                    if v1 {
+                        decode_v1(payload)
+                    } else {
+                        decode(payload)
+                    }
+                })
                 .flatten()
             {
                 Some(r) => records.push(r),
@@ -133,10 +170,27 @@ pub fn read_all(dir: &Path) -> Result<(Vec<JournalRecord>, usize)> {
 }
 
 fn decode(p: &[u8]) -> Option<JournalRecord> {
+    let w = |i: usize| u32::from_le_bytes(p[i..i + 4].try_into().unwrap());
+    let mut r = decode_common(p, 60)?;
+    r.cache_read = w(48);
+    r.cache_write = w(52);
+    r.reasoning = w(56);
+    Some(r)
+}
+
+/// A `UBJRNL01` record: no parts.
+fn decode_v1(p: &[u8]) -> Option<JournalRecord> {
+    decode_common(p, 48)
+}
+
+/// The six 8-byte fields, then at `at`: status u8, bridge len u16, bridge.
+fn decode_common(p: &[u8], at: usize) -> Option<JournalRecord> {
     let u = |i: usize| u64::from_le_bytes(p[i..i + 8].try_into().unwrap());
-    let status = UsageStatus::from_u8(p[48])?;
-    let blen = u16::from_le_bytes([p[49], p[50]]) as usize;
-    let bridge = std::str::from_utf8(p.get(51..51 + blen)?).ok()?.to_string();
+    let status = UsageStatus::from_u8(p[at])?;
+    let blen = u16::from_le_bytes([p[at + 1], p[at + 2]]) as usize;
+    let bridge = std::str::from_utf8(p.get(at + 3..at + 3 + blen)?)
+        .ok()?
+        .to_string();
     Some(JournalRecord {
         seq: u(0),
         ts_ms: u(8) as i64,
@@ -146,6 +200,9 @@ fn decode(p: &[u8]) -> Option<JournalRecord> {
         duration_ms: f64::from_bits(u(40)),
         status,
         bridge,
+        cache_read: 0,
+        cache_write: 0,
+        reasoning: 0,
     })
 }
 
@@ -206,9 +263,12 @@ impl Journal {
         p[24..32].copy_from_slice(&r.completion.to_le_bytes());
         p[32..40].copy_from_slice(&r.total.to_le_bytes());
         p[40..48].copy_from_slice(&r.duration_ms.to_bits().to_le_bytes());
-        p[48] = r.status as u8;
-        p[49..51].copy_from_slice(&(blen as u16).to_le_bytes());
-        p[51..51 + blen].copy_from_slice(&bridge.as_bytes()[..blen]);
+        p[48..52].copy_from_slice(&r.cache_read.to_le_bytes());
+        p[52..56].copy_from_slice(&r.cache_write.to_le_bytes());
+        p[56..60].copy_from_slice(&r.reasoning.to_le_bytes());
+        p[60] = r.status() as u8;
+        p[61..63].copy_from_slice(&(blen as u16).to_le_bytes());
+        p[63..63 + blen].copy_from_slice(&bridge.as_bytes()[..blen]);
         let crc = crc32fast::hash(p);
         buf[4..8].copy_from_slice(&crc.to_le_bytes());
         // The length goes last: a reader never sees a length without its bytes.
@@ -268,16 +328,92 @@ mod tests {
     use super::*;
 
     fn rec(seq: u64) -> LogRecord {
-        LogRecord {
+        LogRecord::new(
             seq,
-            ts_ms: 1000 + seq as i64,
-            prompt: 1,
-            completion: 2,
-            total: 3,
-            duration_ms: f64::NAN,
-            bridge: 0,
-            status: UsageStatus::Success,
+            1000 + seq as i64,
+            0,
+            &Usage::new(1, 2, 3),
+            None,
+            UsageStatus::Success,
+        )
+    }
+
+    /// A `UBJRNL01` segment as the previous version wrote it, by hand from
+    /// docs/FORMATS.md: records without parts.
+    /// seq, ts_ms, [prompt, completion, total], duration, status, bridge.
+    type V1Record<'a> = (u64, i64, [u64; 3], f64, u8, &'a str);
+
+    fn write_v1_segment(path: &Path, records: &[V1Record<'_>]) {
+        let mut bytes = b"UBJRNL01".to_vec();
+        bytes.extend_from_slice(&[0; 8]);
+        for &(seq, ts, [p, c, t], d, status, bridge) in records {
+            let mut payload = Vec::new();
+            for v in [seq, ts as u64, p, c, t, d.to_bits()] {
+                payload.extend_from_slice(&v.to_le_bytes());
+            }
+            payload.push(status);
+            payload.extend_from_slice(&(bridge.len() as u16).to_le_bytes());
+            payload.extend_from_slice(bridge.as_bytes());
+            bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+            bytes.extend_from_slice(&payload);
         }
+        // Pre-sized like a real segment: zeros end it.
+        bytes.resize(bytes.len() + 64, 0);
+        fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn parts_survive_the_journal_and_old_segments_still_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        write_v1_segment(
+            &segment_path(dir.path(), 1),
+            &[
+                (1, 1000, [10, 5, 15], 120.0, 0, "openai"),
+                (2, 1001, [1, 2, 3], f64::NAN, 1, "anthropic"),
+            ],
+        );
+        let mut j = Journal::create(dir.path()).unwrap();
+        assert_eq!(j.current_id(), 2);
+        let u = Usage {
+            cache_read_tokens: 1000,
+            cache_write_tokens: 5000,
+            reasoning_tokens: 7,
+            ..Usage::new(6200, 50, 6250)
+        };
+        let r = LogRecord::new(3, 1002, 0, &u, Some(9.5), UsageStatus::Error);
+        j.append(&r, "anthropic").unwrap();
+        drop(j);
+        let (records, torn) = read_all(dir.path()).unwrap();
+        assert_eq!(torn, 0);
+        assert_eq!(records.len(), 3);
+        assert_eq!(
+            (
+                records[0].seq,
+                records[0].bridge.as_str(),
+                records[0].usage()
+            ),
+            (1, "openai", Usage::new(10, 5, 15))
+        );
+        assert_eq!(records[0].duration_ms, 120.0);
+        assert_eq!(records[1].status, UsageStatus::Error);
+        assert!(records[1].duration_ms.is_nan());
+        assert_eq!(records[2].usage(), u);
+        assert_eq!(
+            (records[2].status, records[2].duration_ms),
+            (UsageStatus::Error, 9.5)
+        );
+        // A torn version-1 record ends its segment, as before.
+        write_v1_segment(
+            &segment_path(dir.path(), 1),
+            &[(1, 1000, [10, 5, 15], 120.0, 0, "openai")],
+        );
+        let mut bytes = fs::read(segment_path(dir.path(), 1)).unwrap();
+        bytes[HEADER + 8 + 20] ^= 0xff;
+        fs::write(segment_path(dir.path(), 1), bytes).unwrap();
+        let (records, torn) = read_all(dir.path()).unwrap();
+        assert_eq!((records.len(), torn), (1, 1));
+        assert_eq!(records[0].seq, 3);
     }
 
     #[test]

@@ -126,6 +126,14 @@ struct LineUsage {
     completion: u64,
     #[serde(rename = "totalTokens")]
     total: u64,
+    /// The parts: absent (every line written before them, and every line
+    /// whose part is 0) or `null` is 0.
+    #[serde(rename = "cacheReadTokens", default)]
+    cache_read: Option<u64>,
+    #[serde(rename = "cacheWriteTokens", default)]
+    cache_write: Option<u64>,
+    #[serde(rename = "reasoningTokens", default)]
+    reasoning: Option<u64>,
 }
 
 fn parse_line(line: &[u8]) -> Option<UsageLog> {
@@ -177,6 +185,20 @@ fn parse_canonical(line: &[u8]) -> Option<UsageLog> {
     let completion = c.uint()?;
     c.lit(b",\"totalTokens\":")?;
     let total = c.uint()?;
+    // The parts, each only when not zero, in the order encode_line writes.
+    let mut parts = [0u64; 3];
+    for (i, key) in [
+        &b",\"cacheReadTokens\":"[..],
+        b",\"cacheWriteTokens\":",
+        b",\"reasoningTokens\":",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if c.lit(key).is_some() {
+            parts[i] = c.uint()?;
+        }
+    }
     c.lit(b"}")?;
     let mut duration_ms = None;
     if c.lit(b",\"durationMs\":").is_some() {
@@ -206,6 +228,9 @@ fn parse_canonical(line: &[u8]) -> Option<UsageLog> {
             prompt_tokens: prompt,
             completion_tokens: completion,
             total_tokens: total,
+            cache_read_tokens: parts[0],
+            cache_write_tokens: parts[1],
+            reasoning_tokens: parts[2],
         },
         duration_ms,
         status,
@@ -231,6 +256,9 @@ fn parse_general(line: &[u8]) -> Option<UsageLog> {
             prompt_tokens: l.usage.prompt,
             completion_tokens: l.usage.completion,
             total_tokens: l.usage.total,
+            cache_read_tokens: l.usage.cache_read.unwrap_or(0),
+            cache_write_tokens: l.usage.cache_write.unwrap_or(0),
+            reasoning_tokens: l.usage.reasoning.unwrap_or(0),
         },
         duration_ms: l.duration_ms,
         status,
@@ -249,11 +277,24 @@ pub fn encode_line(out: &mut String, log: &UsageLog) {
     timefmt::write_iso_ms(out, log.timestamp_ms);
     out.push_str("\",\"bridgeId\":");
     out.push_str(&serde_json::to_string(&log.bridge_id).unwrap_or_else(|_| "\"\"".into()));
+    let u = &log.usage;
     let _ = write!(
         out,
-        ",\"usage\":{{\"promptTokens\":{},\"completionTokens\":{},\"totalTokens\":{}}}",
-        log.usage.prompt_tokens, log.usage.completion_tokens, log.usage.total_tokens
+        ",\"usage\":{{\"promptTokens\":{},\"completionTokens\":{},\"totalTokens\":{}",
+        u.prompt_tokens, u.completion_tokens, u.total_tokens
     );
+    if u.has_parts() {
+        for (key, v) in [
+            ("cacheReadTokens", u.cache_read_tokens),
+            ("cacheWriteTokens", u.cache_write_tokens),
+            ("reasoningTokens", u.reasoning_tokens),
+        ] {
+            if v != 0 {
+                let _ = write!(out, ",\"{key}\":{v}");
+            }
+        }
+    }
+    out.push('}');
     if let Some(d) = log.duration_ms {
         out.push_str(",\"durationMs\":");
         if d.fract() == 0.0 && d.abs() < 9.0e15 {
@@ -325,11 +366,7 @@ mod tests {
             seq,
             bridge_id: "a\"b".into(),
             timestamp_ms: 1_736_000_000_000 + seq as i64,
-            usage: Usage {
-                prompt_tokens: 1,
-                completion_tokens: 2,
-                total_tokens: 3,
-            },
+            usage: Usage::new(1, 2, 3),
             duration_ms: if seq.is_multiple_of(2) {
                 Some(12.5)
             } else {
@@ -361,6 +398,19 @@ mod tests {
         assert!(parse_line(br#"{"id":"llm_log_1_5","timestamp":"x","bridgeId":"a","usage":{"promptTokens":1,"completionTokens":2,"totalTokens":3}}"#).is_none());
     }
 
+    /// `log(seq)` with parts: every combination of the three over seqs.
+    fn log_with_parts(seq: u64) -> UsageLog {
+        let mut l = log(seq);
+        l.bridge_id = "anthropic".into();
+        l.usage = Usage {
+            cache_read_tokens: if seq & 1 != 0 { 1000 } else { 0 },
+            cache_write_tokens: if seq & 2 != 0 { 5000 } else { 0 },
+            reasoning_tokens: if seq & 4 != 0 { 40 } else { 0 },
+            ..Usage::new(6200, 50, 6250)
+        };
+        l
+    }
+
     #[test]
     fn t7_encode_line_equals_the_json_form() {
         for seq in 1..4 {
@@ -372,6 +422,43 @@ mod tests {
                 format!("{}\n", serde_json::to_string(&l.to_json()).unwrap())
             );
         }
+        for seq in 0..8 {
+            let l = log_with_parts(seq);
+            let mut s = String::new();
+            encode_line(&mut s, &l);
+            assert_eq!(
+                s,
+                format!("{}\n", serde_json::to_string(&l.to_json()).unwrap())
+            );
+        }
+    }
+
+    #[test]
+    fn parts_read_back_fast_and_slow_and_old_lines_have_none() {
+        for seq in 0..8 {
+            let l = log_with_parts(seq);
+            let mut s = String::new();
+            encode_line(&mut s, &l);
+            let line = s.trim_end().as_bytes();
+            assert_eq!(parse_canonical(line).as_ref(), Some(&l), "{s}");
+            assert_eq!(parse_general(line).as_ref(), Some(&l), "{s}");
+        }
+        // A line as the previous version wrote it (FORMATS.md): no parts.
+        let old = br#"{"id":"llm_log_4_1736000000000","timestamp":"2025-01-04T14:13:20.000Z","bridgeId":"openai","usage":{"promptTokens":10,"completionTokens":5,"totalTokens":15},"durationMs":120,"status":"success"}"#;
+        let got = parse_canonical(old).unwrap();
+        assert_eq!(got.usage, Usage::new(10, 5, 15));
+        // Parts in another order or with null go to serde, same meaning.
+        let other = br#"{"id":"llm_log_4_5","timestamp":"1970-01-01T00:00:00.005Z","bridgeId":"a","usage":{"promptTokens":10,"completionTokens":5,"totalTokens":15,"reasoningTokens":2,"cacheReadTokens":null,"cacheWriteTokens":3},"status":"success"}"#;
+        assert!(parse_canonical(other).is_none());
+        let got = parse_line(other).unwrap();
+        assert_eq!(
+            got.usage,
+            Usage {
+                cache_write_tokens: 3,
+                reasoning_tokens: 2,
+                ..Usage::new(10, 5, 15)
+            }
+        );
     }
 
     #[test]

@@ -8,7 +8,13 @@ use crate::totals::Totals;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
-pub const FORMAT_VERSION: u64 = 1;
+/// The newest version this usagebook reads and writes. Version 2 rollup
+/// rows may carry the three parts; a snapshot with no parts anywhere is
+/// written as version 1, byte for byte as before, so older readers keep
+/// reading it.
+pub const FORMAT_VERSION: u64 = 2;
+/// The version of a snapshot without parts.
+const VERSION_WITHOUT_PARTS: u64 = 1;
 
 /// What a snapshot holds, with bridges by name.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,17 +34,27 @@ pub(crate) fn encode(
 ) -> Vec<u8> {
     let mut per_bridge: Vec<Totals> = vec![Totals::default(); names.len()];
     let mut rollups: Vec<Vec<Value>> = vec![Vec::new(); names.len()];
+    let mut with_parts = false;
     for &(b, hour, t) in buckets {
         per_bridge[b as usize].merge(&t);
-        rollups[b as usize].push(json!([
-            hour,
-            t.requests,
-            t.prompt,
-            t.completion,
-            t.total,
-            t.errors,
-            t.last_used_ms.unwrap_or(hour)
-        ]));
+        let mut row = vec![
+            json!(hour),
+            json!(t.requests),
+            json!(t.prompt),
+            json!(t.completion),
+            json!(t.total),
+            json!(t.errors),
+            json!(t.last_used_ms.unwrap_or(hour)),
+        ];
+        if t.has_parts() {
+            with_parts = true;
+            row.extend([
+                json!(t.cache_read),
+                json!(t.cache_write),
+                json!(t.reasoning),
+            ]);
+        }
+        rollups[b as usize].push(Value::Array(row));
     }
     let mut pb = Map::new();
     let mut ru = Map::new();
@@ -52,8 +68,13 @@ pub(crate) fn encode(
             Value::Array(std::mem::take(&mut rollups[i])),
         );
     }
+    let version = if with_parts {
+        FORMAT_VERSION
+    } else {
+        VERSION_WITHOUT_PARTS
+    };
     let doc = json!({
-        "formatVersion": FORMAT_VERSION,
+        "formatVersion": version,
         "perBridge": pb,
         "updatedAt": timefmt::format_iso_ms(now_ms),
         "nextSeq": next_seq,
@@ -131,24 +152,39 @@ fn decode(v: &Value, path: &Path) -> std::result::Result<SnapshotData, LoadError
             .as_array()
             .ok_or_else(|| corrupt("rollups entry is not an array"))?;
         for row in rows {
-            let r: Option<Vec<i64>> = row
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_i64).collect());
-            match r.as_deref() {
-                Some([hour, req, p, c, t, e, last]) if *req >= 0 => data.buckets.push((
-                    name.clone(),
-                    *hour,
-                    Totals {
-                        requests: *req as u64,
-                        prompt: *p as u64,
-                        completion: *c as u64,
-                        total: *t as u64,
-                        errors: *e as u64,
-                        last_used_ms: Some(*last),
-                    },
-                )),
-                _ => return Err(corrupt(&format!("rollups.{name} has a malformed row"))),
+            // hour and last use are epoch ms (i64); the counts are u64 and
+            // may be above i64::MAX (a usage of 2^63 tokens is accepted, so
+            // it must read back, not make the snapshot "corrupt").
+            let bad = || corrupt(&format!("rollups.{name} has a malformed row"));
+            let a = row.as_array().ok_or_else(bad)?;
+            let parts_len = match a.len() {
+                7 => 0,
+                10 if version >= 2 => 3,
+                _ => return Err(bad()),
+            };
+            let int = |i: usize| a[i].as_i64().ok_or_else(bad);
+            let count = |i: usize| a[i].as_u64().ok_or_else(bad);
+            let (hour, last) = (int(0)?, int(6)?);
+            let (req, p, c, t, e) = (count(1)?, count(2)?, count(3)?, count(4)?, count(5)?);
+            let mut parts = [0u64; 3];
+            for (j, part) in parts.iter_mut().enumerate().take(parts_len) {
+                *part = count(7 + j)?;
             }
+            data.buckets.push((
+                name.clone(),
+                hour,
+                Totals {
+                    requests: req,
+                    prompt: p,
+                    completion: c,
+                    total: t,
+                    errors: e,
+                    last_used_ms: Some(last),
+                    cache_read: parts[0],
+                    cache_write: parts[1],
+                    reasoning: parts[2],
+                },
+            ));
         }
     }
     Ok(data)
@@ -166,5 +202,95 @@ fn stats_to_totals(s: &Value) -> Option<Totals> {
             .get("lastUsedAt")
             .and_then(Value::as_str)
             .and_then(timefmt::parse_iso_ms),
+        cache_read: 0,
+        cache_write: 0,
+        reasoning: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn totals(parts: [u64; 3]) -> Totals {
+        Totals {
+            requests: 2,
+            prompt: 6200,
+            completion: 50,
+            total: 6250,
+            errors: 1,
+            last_used_ms: Some(3_600_500),
+            cache_read: parts[0],
+            cache_write: parts[1],
+            reasoning: parts[2],
+        }
+    }
+
+    fn roundtrip(bytes: &[u8]) -> SnapshotData {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        std::fs::write(&p, bytes).unwrap();
+        load(&p).unwrap()
+    }
+
+    #[test]
+    fn t7_without_parts_the_snapshot_is_version_1_as_before() {
+        let names: Vec<Arc<str>> = vec!["a".into()];
+        let bytes = encode(&names, &[(0, 3_600_000, totals([0; 3]))], 3, 0);
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["formatVersion"], 1);
+        assert_eq!(
+            v["rollups"]["a"],
+            json!([[3_600_000, 2, 6200, 50, 6250, 1, 3_600_500]])
+        );
+        // The stats carry the part sums, always.
+        assert_eq!(v["perBridge"]["a"]["cacheReadTokens"], 0);
+        let back = roundtrip(&bytes);
+        assert_eq!(back.buckets, vec![("a".into(), 3_600_000, totals([0; 3]))]);
+    }
+
+    #[test]
+    fn t9_parts_survive_a_version_2_snapshot() {
+        let names: Vec<Arc<str>> = vec!["a".into(), "b".into()];
+        let buckets = [
+            (0, 3_600_000, totals([1000, 5000, 20])),
+            (1, 0, totals([0; 3])),
+        ];
+        let bytes = encode(&names, &buckets, 9, 0);
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["formatVersion"], 2);
+        assert_eq!(
+            v["rollups"]["a"][0],
+            json!([3_600_000, 2, 6200, 50, 6250, 1, 3_600_500, 1000, 5000, 20])
+        );
+        // Rows without parts stay 7 numbers long in a version 2 file.
+        assert_eq!(v["rollups"]["b"][0].as_array().unwrap().len(), 7);
+        assert_eq!(v["perBridge"]["a"]["cacheWriteTokens"], 5000);
+        let back = roundtrip(&bytes);
+        assert_eq!(back.next_seq, 9);
+        assert_eq!(
+            back.buckets,
+            vec![
+                ("a".into(), 3_600_000, totals([1000, 5000, 20])),
+                ("b".into(), 0, totals([0; 3]))
+            ]
+        );
+    }
+
+    #[test]
+    fn t10_a_version_1_file_with_parts_or_a_bad_row_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        for text in [
+            r#"{"formatVersion":1,"perBridge":{},"rollups":{"a":[[0,1,1,1,2,0,0,1,0,0]]}}"#,
+            r#"{"formatVersion":2,"perBridge":{},"rollups":{"a":[[0,1,1,1,2,0,0,1]]}}"#,
+            r#"{"formatVersion":2,"perBridge":{},"rollups":{"a":[[0,1,1,1,2,0,0,-1,0,0]]}}"#,
+        ] {
+            std::fs::write(&p, text).unwrap();
+            assert!(matches!(load(&p), Err(LoadError::Corrupt(_))), "{text}");
+        }
+        std::fs::write(&p, r#"{"formatVersion":3,"perBridge":{},"rollups":{}}"#).unwrap();
+        assert!(matches!(load(&p), Err(LoadError::Fatal(_))));
+    }
 }
