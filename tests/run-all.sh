@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of usagebook: the Rust workspace (unit, vectors, file
-# behaviour, corruption, kill -9 crash tests, CLI), a short fuzz run of
-# every parser (fuzz/, cargo-fuzz on stable with RUSTC_BOOTSTRAP=1), the comparison with
+# behaviour, corruption, kill -9 crash tests, CLI), the comparison with
 # ccusage (npm), the header freshness check, and the C/C++ programs over
 # the C ABI under sanitizers and valgrind.
 set -euo pipefail
@@ -11,9 +10,6 @@ echo "== cargo test --workspace"
 cargo test --workspace --all-targets --exclude xtask
 # Benchmarks are compiled above (--all-targets) but not timed here: speed is
 # measured by `cargo bench` (docs/BENCHMARKS.md), never asserted in tests.
-
-echo "== fuzz: every parser of core for a few seconds each (docs/fuzzing.md)"
-FUZZ_SECONDS=${FUZZ_SECONDS:-8} bash fuzz/run.sh
 
 echo "== Claude Code import and day/month reports against the real ccusage (E6)"
 bash tests/ccusage/run.sh

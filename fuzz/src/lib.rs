@@ -311,6 +311,7 @@ pub fn exercise_tracker(base: &Path, opts: usagebook_core::TrackerOptions) {
             prompt_tokens: 3,
             completion_tokens: 4,
             total_tokens: 7,
+            ..Usage::default()
         },
     );
     log.status = UsageStatus::Error;
