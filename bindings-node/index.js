@@ -12,7 +12,7 @@
 const native = require('./native.js');
 
 const { NativeTracker } = native;
-const { usageJson, cost, Prices } = require('./usage.js');
+const { usageJson, cost, Prices, show, invalid } = require('./usage.js');
 
 /** The package version (= the crate version, B5). */
 const VERSION = native.VERSION;
@@ -43,21 +43,6 @@ const QUEUED_LEN = 7;
 const PARTS_LEN = 3;
 const QUEUE_LOGS = 256;
 const WITH_PARTS = 2;
-
-function show(v) {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'bigint') return `${v}n (a bigint)`;
-  if (typeof v === 'function') return 'a function';
-  if (Array.isArray(v)) return 'an array';
-  if (v !== null && typeof v === 'object') return 'an object';
-  return String(v);
-}
-
-function invalid(message) {
-  const e = new TypeError(message);
-  e.code = ErrorCodes.INVALID_ARGUMENT;
-  return e;
-}
 
 function closedError(method) {
   const e = new Error(`${method}: the tracker is closed; create a new one to keep tracking`);

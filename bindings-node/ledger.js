@@ -10,26 +10,11 @@
 // pool, so the event loop keeps running.
 
 const { NativeLedger } = require('./native.js');
-const { usageOf, stringify, nativePrices, Prices } = require('./usage.js');
+const { usageOf, stringify, nativePrices, Prices, show, invalid } = require('./usage.js');
 
 const INVALID_ARGUMENT = 'USAGEBOOK_INVALID_ARGUMENT';
 const CLOSED = 'USAGEBOOK_CLOSED';
 const BUDGET_EXCEEDED = 'USAGEBOOK_BUDGET_EXCEEDED';
-
-function show(v) {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'bigint') return `${v}n (a bigint)`;
-  if (typeof v === 'function') return 'a function';
-  if (Array.isArray(v)) return 'an array';
-  if (v !== null && typeof v === 'object') return 'an object';
-  return String(v);
-}
-
-function invalid(message) {
-  const e = new TypeError(message);
-  e.code = INVALID_ARGUMENT;
-  return e;
-}
 
 function closedError(method) {
   const e = new Error(`${method}: the ledger is closed; open a new one to keep recording`);

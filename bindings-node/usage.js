@@ -186,4 +186,6 @@ function cost(model, usage, options) {
   };
 }
 
-module.exports = { usageJson, usageOf, stringify, nativePrices, cost, Prices };
+// `show` and `invalid` are the facade's one way to name a bad value and
+// raise it (index.js and ledger.js use them too).
+module.exports = { usageJson, usageOf, stringify, nativePrices, cost, Prices, show, invalid };

@@ -23,7 +23,7 @@ use usagebook_core::ledger::money::{nano_to_usd, usd_to_nano};
 use usagebook_core::ledger::{
     BudgetMode, Hold, Ledger, LedgerEvent, LedgerOptions, PriceRegistry, Scope,
 };
-use usagebook_core::{Error, TokenUsage};
+use usagebook_core::Error;
 
 pub(crate) const BUDGET_EXCEEDED: &str = "USAGEBOOK_BUDGET_EXCEEDED";
 
@@ -62,26 +62,10 @@ fn now_s() -> f64 {
 /// validated in the canonical vocabulary (`input`, `output`, `cache_read`,
 /// ...), and a response's `model` fills a missing one. A usage with no
 /// token field the core knows is refused naming its keys.
+/// An event from the facade's JSON. The core reads its usage in any SDK
+/// shape (a whole response's `model` fills a missing one) before checking it.
 fn event(json: &str) -> JsResult<LedgerEvent> {
-    let mut v: Value = serde_json::from_str(json)
-        .map_err(|e| ledger_err(Error::invalid(format!("event is not valid JSON: {e}"))))?;
-    let Some(o) = v.as_object_mut() else {
-        return LedgerEvent::from_json_str(json, now_s()).map_err(ledger_err);
-    };
-    let read = match o.get("usage") {
-        Some(u @ Value::Object(m)) if !m.is_empty() => TokenUsage::read(u).map_err(ledger_err)?,
-        _ => return LedgerEvent::from_json_str(json, now_s()).map_err(ledger_err),
-    };
-    let no_model = o
-        .get("model")
-        .is_none_or(|m| m.is_null() || m.as_str() == Some(""));
-    if no_model {
-        if let Some(m) = read.model {
-            o.insert("model".into(), Value::String(m));
-        }
-    }
-    o.insert("usage".into(), read.usage.to_json());
-    LedgerEvent::from_json_str(&v.to_string(), now_s()).map_err(ledger_err)
+    LedgerEvent::from_json_str(json, now_s()).map_err(ledger_err)
 }
 
 fn hold_json(h: &Hold) -> String {
