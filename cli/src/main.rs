@@ -3,6 +3,7 @@
 //! `usagebook-core`.
 
 mod demo;
+mod metrics;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -106,6 +107,41 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         into: PathBuf,
     },
+    /// Print (or serve on /metrics) the Prometheus exposition of a store
+    ///
+    /// The text exposition format 0.0.4 of a tracker directory's totals
+    /// (--dir, read-only, while its owner runs) or of a ledger database's
+    /// (--db: requests, tokens by type, errors, spend, today's spend per
+    /// scope, open holds, remaining budget with --daily-budget-usd). Every
+    /// process reading the same database shows the same totals. --listen
+    /// ADDR serves GET /metrics instead of printing. See docs/telemetry.md.
+    #[command(group(clap::ArgGroup::new("store").required(true).args(["dir", "db"])))]
+    Metrics {
+        /// A tracker's base directory (its files are in DIR/llm-usage).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// The ledger's SQLite database.
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// Serve http://ADDR/metrics (e.g. 127.0.0.1:9464) until killed.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Bridges, or provider/model pairs, with their own series (by
+        /// lifetime requests); the rest are summed under "_other".
+        #[arg(long, value_name = "N", default_value_t = 50,
+              value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        top: u64,
+        /// The ledger's daily budget, for usagebook_ledger_budget_remaining_usd.
+        #[arg(long, value_name = "USD")]
+        daily_budget_usd: Option<f64>,
+        /// The IANA time zone of the ledger's days (as the ledger's
+        /// timezone option): UTC, Europe/Berlin.
+        #[arg(long, value_name = "ZONE", default_value = "UTC")]
+        tz: String,
+        /// "Now" in epoch milliseconds (for reproducible output in tests).
+        #[arg(long, value_name = "MS", hide = true)]
+        now_ms: Option<i64>,
+    },
     /// Export events: jsonl, csv, tracker-log or cliproxy
     ///
     /// From an event log (--log) or the retained logs of a tracker
@@ -204,6 +240,15 @@ fn main() -> ExitCode {
             window,
             out: file,
         } => export(&mut out, &store, &format, &window, file.as_deref()),
+        Command::Metrics {
+            dir,
+            db,
+            listen,
+            top,
+            daily_budget_usd,
+            tz,
+            now_ms,
+        } => metrics_cmd(&mut out, dir, db, listen, top, daily_budget_usd, tz, now_ms),
     };
     let res = res.and_then(|()| out.flush().map_err(Failure::from));
     match res {
@@ -212,6 +257,36 @@ fn main() -> ExitCode {
             eprintln!("usagebook: {msg}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn metrics_cmd(
+    out: &mut impl Write,
+    dir: Option<PathBuf>,
+    db: Option<PathBuf>,
+    listen: Option<String>,
+    top: u64,
+    daily_budget_usd: Option<f64>,
+    tz: String,
+    now_ms: Option<i64>,
+) -> Result<(), Failure> {
+    let daily_budget_nusd = daily_budget_usd
+        .map(|b| {
+            usagebook_core::ledger::money::usd_to_nano(b, "--daily-budget-usd")
+                .map_err(Failure::from)
+        })
+        .transpose()?;
+    let opts = usagebook_core::telemetry::MetricsOptions {
+        top: top as usize,
+        daily_budget_nusd,
+        timezone: tz,
+    };
+    opts.validate()?;
+    let src = metrics::Source::new(dir, db);
+    match listen {
+        Some(addr) => metrics::serve(&addr, src, &opts, now_ms),
+        None => metrics::print(out, src, &opts, now_ms),
     }
 }
 

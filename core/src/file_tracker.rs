@@ -13,6 +13,7 @@ use crate::store::journal::{self, Journal, JournalRecord};
 use crate::store::lock::DirLock;
 use crate::store::snapshot::{self, LoadError, SnapshotData};
 use crate::store::{atomic, jsonl, Layout};
+use crate::telemetry::observe::{self, CallRecord};
 use crate::totals::LogRecord;
 use crate::tracker::{InternedLog, UsageTracker};
 use crate::writer::{Cmd, Writer, WriterStart};
@@ -201,8 +202,13 @@ impl FileBackedTracker {
         inner.state.apply(rec);
         inner.pending.push(rec);
         let pending = inner.pending.len() as u64;
+        let observed = observe::active().then(|| inner.state.interner.name(bridge).clone());
         drop(g);
-        self.after_record(rec.seq, pending)
+        let res = self.after_record(rec.seq, pending);
+        if let Some(name) = observed {
+            observe::notify(&CallRecord::from_tracker(&name, &usage, status == UsageStatus::Error));
+        }
+        res
     }
 
     /// Records `logs` in order under one lock, each with its own timestamp
@@ -243,7 +249,12 @@ impl FileBackedTracker {
             last_seq = Some(rec.seq);
         }
         let after = inner.pending.len() as u64;
+        let observed = observe::active().then(|| inner.state.interner.names().to_vec());
         drop(g);
+        if let Some(names) = &observed {
+            // Only the logs recorded before a journal failure.
+            observe::notify_batch(names, &logs[..(after - before) as usize]);
+        }
         let res = match last_seq {
             Some(seq) => self.after_records(seq, before, after),
             None => Ok(()),
@@ -316,7 +327,15 @@ impl UsageTracker for FileBackedTracker {
         inner.pending.push(rec);
         let pending = inner.pending.len() as u64;
         drop(g);
-        self.after_record(rec.seq, pending)
+        let res = self.after_record(rec.seq, pending);
+        if observe::active() {
+            observe::notify(&CallRecord::from_tracker(
+                log.bridge_id,
+                &log.usage,
+                log.status == UsageStatus::Error,
+            ));
+        }
+        res
     }
 
     fn logs(&self, bridge_id: Option<&str>) -> Result<Vec<UsageLog>> {
@@ -333,6 +352,14 @@ impl UsageTracker for FileBackedTracker {
             return Err(Error::Closed);
         }
         Ok(g.state.stats(bridge_id))
+    }
+
+    fn bridge_stats(&self) -> Result<Vec<(String, UsageStats)>> {
+        let g = self.shared.inner.lock();
+        if g.closed {
+            return Err(Error::Closed);
+        }
+        Ok(g.state.bridge_stats())
     }
 
     fn clear_logs(&self, older_than_ms: Option<i64>) -> Result<()> {

@@ -22,6 +22,7 @@ pub mod report;
 pub mod rollup;
 mod state;
 pub mod store;
+pub mod telemetry;
 pub mod timefmt;
 mod totals;
 pub mod tracker;

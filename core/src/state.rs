@@ -202,6 +202,17 @@ impl TrackerState {
         }
     }
 
+    /// Stats of every bridge with a request (or an error), by name.
+    pub fn bridge_stats(&self) -> Vec<(String, UsageStats)> {
+        self.interner
+            .names()
+            .iter()
+            .zip(&self.per_bridge)
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(n, t)| (n.to_string(), t.to_stats()))
+            .collect()
+    }
+
     pub fn to_log(&self, r: &LogRecord) -> UsageLog {
         record_to_log(r, self.interner.names())
     }

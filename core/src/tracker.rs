@@ -7,6 +7,7 @@ use crate::health::Health;
 use crate::model::{validate_bridge_id, NewUsageLog, Usage, UsageLog, UsageStats, UsageStatus};
 use crate::rollup::{hour_of, Rollups};
 use crate::state::TrackerState;
+use crate::telemetry::observe::{self, CallRecord};
 use crate::totals::{LogRecord, Totals};
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -30,6 +31,15 @@ pub trait UsageTracker: Send + Sync {
     fn close(&self) -> Result<()>;
     /// Last flush, queue depth, pending bytes, last error (X2).
     fn health(&self) -> Health;
+    /// Lifetime stats of every bridge with a request, by bridge id (what
+    /// the metrics exposition shows, O1).
+    fn bridge_stats(&self) -> Result<Vec<(String, UsageStats)>> {
+        Ok(Vec::new())
+    }
+    /// The Prometheus text exposition of this tracker (O1; docs/telemetry.md).
+    fn metrics_text(&self) -> Result<String> {
+        crate::telemetry::tracker_metrics_text(self, &crate::telemetry::MetricsOptions::default())
+    }
 }
 
 /// One log for `track_interned_batch`: the bridge as a handle from
@@ -102,6 +112,11 @@ impl InMemoryTracker {
             .stamp_interned(bridge, usage, duration_ms, status, now)?;
         g.state.apply(rec);
         g.rollups.add(&rec);
+        let observed = observe::active().then(|| g.state.interner.name(bridge).clone());
+        drop(g);
+        if let Some(name) = observed {
+            observe::notify(&CallRecord::from_tracker(&name, &usage, status == UsageStatus::Error));
+        }
         Ok(())
     }
 
@@ -109,6 +124,7 @@ impl InMemoryTracker {
     /// and the next id. All or nothing: one invalid log refuses the batch.
     pub fn track_interned_batch(&self, logs: &[InternedLog]) -> Result<()> {
         let mut g = self.open_inner()?;
+        let observed = observe::active().then(|| g.state.interner.names().to_vec());
         let Memory { state, rollups, .. } = &mut *g;
         for l in logs {
             state.check_interned(l.bridge, &l.usage, l.duration_ms)?;
@@ -121,6 +137,10 @@ impl InMemoryTracker {
             hours.add(&rec, rollups);
         }
         hours.finish(rollups);
+        drop(g);
+        if let Some(names) = observed {
+            observe::notify_batch(&names, logs);
+        }
         Ok(())
     }
 
@@ -140,6 +160,14 @@ impl UsageTracker for InMemoryTracker {
         let mut g = self.open_inner()?;
         let rec = g.state.record(log, now);
         g.rollups.add(&rec);
+        drop(g);
+        if observe::active() {
+            observe::notify(&CallRecord::from_tracker(
+                log.bridge_id,
+                &log.usage,
+                log.status == UsageStatus::Error,
+            ));
+        }
         Ok(())
     }
 
@@ -149,6 +177,10 @@ impl UsageTracker for InMemoryTracker {
 
     fn stats(&self, bridge_id: Option<&str>) -> Result<UsageStats> {
         Ok(self.open_inner()?.state.stats(bridge_id))
+    }
+
+    fn bridge_stats(&self) -> Result<Vec<(String, UsageStats)>> {
+        Ok(self.open_inner()?.state.bridge_stats())
     }
 
     fn clear_logs(&self, older_than_ms: Option<i64>) -> Result<()> {

@@ -20,6 +20,7 @@ pub use pricing::PriceRegistry;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{BudgetExceeded, Error, Result};
+use crate::telemetry::observe::{self, CallRecord, CallSource};
 use accounts::{Accounts, OpenHold};
 use chrono_tz::Tz;
 use crossbeam_channel::{unbounded, Sender};
@@ -176,10 +177,38 @@ impl LShared {
     }
 }
 
+/// What a commit or an adjust reports to the observers (O2).
+fn observed_call(ev: &LedgerEvent, spend: i64, priced: bool, given: bool) -> Option<CallRecord> {
+    let event = match ev.event_type {
+        EventType::Commit => "commit",
+        EventType::Adjust => "adjust",
+        _ => return None,
+    };
+    Some(CallRecord {
+        source: CallSource::Ledger,
+        event,
+        bridge: None,
+        provider: ev.provider.clone(),
+        model: ev.model.clone(),
+        error: ev.status == EventStatus::Error,
+        input: ev.usage_u64("input"),
+        output: ev.usage_u64("output"),
+        cache_read: ev.usage_u64("cache_read"),
+        cache_write: ev.usage_u64("cache_write"),
+        reasoning: ev.usage_u64("reasoning"),
+        cost_usd: Some(money::nano_to_usd(spend)),
+        cost_source: Some(if given { "provider" } else { "local" }),
+        priced,
+    })
+}
+
 pub struct Ledger {
     shared: Arc<LShared>,
     tx: Sender<LCmd>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// The metrics reader (its own read-only connection), opened by the
+    /// first `metrics_text`.
+    metrics: Mutex<Option<crate::telemetry::LedgerScan>>,
 }
 
 fn closed_err() -> Error {
@@ -283,11 +312,40 @@ impl Ledger {
             shared,
             tx,
             writer: Mutex::new(Some(handle)),
+            metrics: Mutex::new(None),
         })
     }
 
     pub fn options(&self) -> &LedgerOptions {
         &self.shared.opts
+    }
+
+    /// The Prometheus text exposition (O1; docs/telemetry.md): the
+    /// database's totals, the same in every process sharing the file (what
+    /// is committed: this process's queued events show once written), and
+    /// this process's writer. Today and the remaining budget follow the
+    /// ledger's timezone and daily budget.
+    pub fn metrics_text(&self) -> Result<String> {
+        self.metrics_text_with(&crate::telemetry::MetricsOptions {
+            daily_budget_nusd: self.shared.opts.daily_budget_nusd,
+            timezone: self.shared.opts.timezone.clone(),
+            ..Default::default()
+        })
+    }
+
+    /// [`Ledger::metrics_text`] with its series bound and budget given.
+    pub fn metrics_text_with(&self, opts: &crate::telemetry::MetricsOptions) -> Result<String> {
+        let health = self.health();
+        let figures = {
+            let mut g = self.metrics.lock();
+            let scan = g.get_or_insert_with(|| crate::telemetry::LedgerScan::new(&health.path));
+            scan.read(&opts.timezone, self.shared.now_ms())?
+        };
+        crate::telemetry::ledger_metrics_text(
+            &figures,
+            Some(crate::telemetry::exposition::LedgerProcess { health: &health }),
+            opts,
+        )
     }
 
     /// Settles what a commit or adjust adds to spend (L6, L12): the actual
@@ -366,10 +424,18 @@ impl Ledger {
         if acc.closed {
             return Err(closed_err());
         }
+        let given_cost = ev.cost_actual_nusd.is_some();
         let (spend, priced) = self.settle(&mut ev, &acc)?;
         self.check_day_bound(&acc, &ev, spend, 0)?;
         let eff = acc.effect(&ev, spend, priced, self.shared.opts.hold_ttl_ms);
-        self.apply_and_queue(acc, ev, eff, sync, done)
+        let observed = observe::active()
+            .then(|| observed_call(&ev, spend, priced, given_cost))
+            .flatten();
+        self.apply_and_queue(acc, ev, eff, sync, done)?;
+        if let Some(rec) = observed {
+            observe::notify(&rec);
+        }
+        Ok(())
     }
 
     /// Counts an event in memory and queues it for the writer, under the
