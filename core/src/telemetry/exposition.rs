@@ -252,7 +252,14 @@ pub fn ledger_metrics_text(
     build_info(&mut w);
     let usd = |n: i64| nano_to_usd(n);
     let (rows, n_keys) = bound(
-        figures.keys.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        {
+            // Keys with only open holds are ranked too (with no requests).
+            let mut all = figures.keys.clone();
+            for k in figures.holds.keys() {
+                all.entry(k.clone()).or_default();
+            }
+            all.into_iter().collect()
+        },
         opts.top,
         |t: &KeyTotals| t.requests,
         (OTHER.to_string(), OTHER.to_string()),
