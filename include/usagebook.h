@@ -324,6 +324,17 @@ usagebook_status usagebook_ledger_flush(usagebook_ledger *l);
 // `l` is NULL or an open ledger; `out_json` is NULL or writable.
 usagebook_status usagebook_ledger_health_json(const usagebook_ledger *l, char **out_json);
 
+// Writes the Prometheus text exposition (format 0.0.4) of the ledger to
+// `*out_text` (O1; docs/telemetry.md): the database's totals, the same in
+// every process sharing the file (requests, errors, tokens by type,
+// spend per provider and model; today's spend per scope, open holds,
+// remaining daily budget), and this process's writer. Free the string
+// with `usagebook_string_free`.
+//
+// # Safety
+// `l` is an open ledger handle; `out_text` is NULL or writable.
+usagebook_status usagebook_ledger_metrics_text(const usagebook_ledger *l, char **out_text);
+
 // Closes and frees the ledger: drains the queue into the database (within
 // `closeDeadlineMs`, L4), stops the writer thread and joins it. Returns
 // the status of the drain, but the handle is freed whatever it returns:
@@ -495,6 +506,15 @@ usagebook_status usagebook_tracker_flush(usagebook_tracker *t);
 // # Safety
 // `t` is NULL or an open handle; `out_json` is NULL or writable.
 usagebook_status usagebook_tracker_health_json(const usagebook_tracker *t, char **out_json);
+
+// Writes the Prometheus text exposition (format 0.0.4) of the tracker
+// to `*out_text` (O1; docs/telemetry.md): requests, errors and tokens by
+// type per bridge (at most 50 bridges, the rest summed under `_other`),
+// and the writer's health. Free the string with `usagebook_string_free`.
+//
+// # Safety
+// `t` is an open tracker handle; `out_text` is NULL or writable.
+usagebook_status usagebook_tracker_metrics_text(const usagebook_tracker *t, char **out_text);
 
 // Closes and frees the tracker: final flush, stops the writer thread and
 // joins it, releases the directory lock (T8). Returns the status of the

@@ -414,6 +414,31 @@ pub unsafe extern "C" fn usagebook_ledger_health_json(
     })
 }
 
+/// Writes the Prometheus text exposition (format 0.0.4) of the ledger to
+/// `*out_text` (O1; docs/telemetry.md): the database's totals, the same in
+/// every process sharing the file (requests, errors, tokens by type,
+/// spend per provider and model; today's spend per scope, open holds,
+/// remaining daily budget), and this process's writer. Free the string
+/// with `usagebook_string_free`.
+///
+/// # Safety
+/// `l` is an open ledger handle; `out_text` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn usagebook_ledger_metrics_text(
+    l: *const usagebook_ledger,
+    out_text: *mut *mut c_char,
+) -> usagebook_status {
+    ffi_guard!({
+        // SAFETY: forwarded contract.
+        let l = unsafe { ref_arg(l, "l") }?;
+        let out = out_arg(out_text, "out_text")?;
+        let s = owned_c_string(l.inner.metrics_text()?)?;
+        // SAFETY: checked non-NULL; the caller's contract makes it writable.
+        unsafe { out.write(s) };
+        Ok(())
+    })
+}
+
 /// Closes and frees the ledger: drains the queue into the database (within
 /// `closeDeadlineMs`, L4), stops the writer thread and joins it. Returns
 /// the status of the drain, but the handle is freed whatever it returns:

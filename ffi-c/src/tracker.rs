@@ -445,6 +445,29 @@ pub unsafe extern "C" fn usagebook_tracker_health_json(
     })
 }
 
+/// Writes the Prometheus text exposition (format 0.0.4) of the tracker
+/// to `*out_text` (O1; docs/telemetry.md): requests, errors and tokens by
+/// type per bridge (at most 50 bridges, the rest summed under `_other`),
+/// and the writer's health. Free the string with `usagebook_string_free`.
+///
+/// # Safety
+/// `t` is an open tracker handle; `out_text` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn usagebook_tracker_metrics_text(
+    t: *const usagebook_tracker,
+    out_text: *mut *mut c_char,
+) -> usagebook_status {
+    ffi_guard!({
+        // SAFETY: forwarded contract.
+        let t = unsafe { ref_arg(t, "t") }?;
+        let out = out_arg(out_text, "out_text")?;
+        let s = owned_c_string(t.inner.metrics_text()?)?;
+        // SAFETY: checked non-NULL; the caller's contract makes it writable.
+        unsafe { out.write(s) };
+        Ok(())
+    })
+}
+
 /// Closes and frees the tracker: final flush, stops the writer thread and
 /// joins it, releases the directory lock (T8). Returns the status of the
 /// close (a failed final flush is reported, e.g. `USAGEBOOK_IO_ERROR`), but

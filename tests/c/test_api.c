@@ -179,6 +179,25 @@ static void test_in_memory(void) {
   CHECK_CONTAINS(json, "\"retainedLogs\":2");
   usagebook_string_free(json);
 
+  /* O1: the Prometheus exposition, with the totals the stats report. */
+  CHECK_STATUS(usagebook_tracker_metrics_text(NULL, &json), USAGEBOOK_NULL_ARGUMENT);
+  CHECK_STATUS(usagebook_tracker_metrics_text(t, NULL), USAGEBOOK_NULL_ARGUMENT);
+  CHECK_STATUS(usagebook_tracker_metrics_text(t, &json), USAGEBOOK_OK);
+  {
+    usagebook_stats a;
+    char want[160];
+    CHECK_STATUS(usagebook_tracker_stats(t, "anthropic", &a), USAGEBOOK_OK);
+    snprintf(want, sizeof want, "\nusagebook_tracker_requests_total{bridge=\"anthropic\"} %llu\n",
+             (unsigned long long)a.total_requests);
+    CHECK_CONTAINS(json, want);
+    snprintf(want, sizeof want,
+             "\nusagebook_tracker_tokens_total{bridge=\"anthropic\",type=\"input\"} %llu\n",
+             (unsigned long long)a.prompt_tokens);
+    CHECK_CONTAINS(json, want);
+    CHECK_CONTAINS(json, "# TYPE usagebook_tracker_errors_total counter\n");
+  }
+  usagebook_string_free(json);
+
   CHECK_STATUS(usagebook_tracker_clear_logs(NULL, -1), USAGEBOOK_NULL_ARGUMENT);
   CHECK_STATUS(usagebook_tracker_clear_logs(t, 0), USAGEBOOK_OK); /* nothing is older than 1970 */
   CHECK_STATUS(usagebook_tracker_stats(t, NULL, &s), USAGEBOOK_OK);

@@ -142,6 +142,13 @@ void test_memory_and_noop() {
   CHECK(l == R"([{"id":"llm_log_2_1736000000001","timestamp":"2025-01-04T14:13:20.001Z","bridgeId":"openai","usage":{"promptTokens":1,"completionTokens":2,"totalTokens":3},"status":"error"}])",
         "%s", l.c_str());
   CHECK(health(t.get()).find("\"kind\":\"memory\"") != std::string::npos, "health");
+  {
+    char *text = nullptr;
+    CHECK_STATUS(usagebook_tracker_metrics_text(t.get(), &text), USAGEBOOK_OK);
+    OwnedString owned(text);
+    CHECK(owned && strstr(owned.get(), "# TYPE usagebook_tracker_requests_total counter\n") != nullptr,
+          "metrics text");
+  }
   CHECK_STATUS(usagebook_tracker_flush(t.get()), USAGEBOOK_OK);
   CHECK_STATUS(usagebook_tracker_clear_logs(t.get(), 1736000000001LL), USAGEBOOK_OK);
   // The log at exactly olderThan stays; the one already rolled out by maxLogs
@@ -277,6 +284,12 @@ void test_ledger(const std::string &base) {
     std::string health = take(out);
     CHECK(health.find(R"("mode":"strict_budget")") != std::string::npos, "%s", health.c_str());
     CHECK(health.find(R"("queueDepth":0)") != std::string::npos, "%s", health.c_str());
+    // O1: the database's totals as Prometheus text.
+    CHECK_STATUS(usagebook_ledger_metrics_text(l.get(), &out), USAGEBOOK_OK);
+    std::string text = take(out);
+    CHECK(text.find("\nusagebook_ledger_requests_total{provider=\"openai\",model=\"gpt-4o\"} ") !=
+              std::string::npos,
+          "%s", text.c_str());
   }  // holds freed, then the ledger closed
   usagebook_hold_free(nullptr);
   CHECK_STATUS(usagebook_ledger_open(path.c_str(), strict, &raw), USAGEBOOK_OK);

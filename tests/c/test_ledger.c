@@ -341,6 +341,16 @@ static void test_strict_budget_and_reopen(void) {
   CHECK_CONTAINS(health, "\"schemaVersion\":");
   CHECK_CONTAINS(health, "strict.db");
   usagebook_string_free(health);
+
+  /* O1: the database's totals as Prometheus text. */
+  char *text = NULL;
+  CHECK_STATUS(usagebook_ledger_metrics_text(NULL, &text), USAGEBOOK_NULL_ARGUMENT);
+  CHECK_STATUS(usagebook_ledger_metrics_text(l, NULL), USAGEBOOK_NULL_ARGUMENT);
+  CHECK_STATUS(usagebook_ledger_metrics_text(l, &text), USAGEBOOK_OK);
+  CHECK_CONTAINS(text, "\nusagebook_ledger_requests_total{provider=\"anthropic\",model=\"claude\"} ");
+  CHECK_CONTAINS(text, "\nusagebook_ledger_writer_up 1\n");
+  CHECK_CONTAINS(text, "\nusagebook_ledger_spend_today_usd{scope=\"all\"} 0.95\n");
+  usagebook_string_free(text);
   CHECK(spend(l, NULL, NULL) == 0.95, "spend %f", spend(l, NULL, NULL));
   CHECK_STATUS(usagebook_ledger_close(l), USAGEBOOK_OK);
 
