@@ -106,6 +106,8 @@ enum Op {
     },
     Flush,
     Close,
+    /// The Prometheus exposition (reads the database).
+    Metrics,
     /// Already failed on the JS thread (the facade rejects with it).
     Failed(napi::Error<String>),
 }
@@ -164,6 +166,9 @@ impl Task for LedgerWork {
                 }
                 Some(Op::Flush) => ledger.flush().map(|()| "null".into()),
                 Some(Op::Close) => ledger.close().map(|()| "null".into()),
+                Some(Op::Metrics) => ledger
+                    .metrics_text()
+                    .map(|t| Value::String(t).to_string()),
             };
             r.map_err(ledger_err)
         });
@@ -362,6 +367,12 @@ impl NativeLedger {
     #[napi(ts_return_type = "Promise<[string, string]>")]
     pub fn flush(&self) -> AsyncTask<LedgerWork> {
         self.task(Op::Flush)
+    }
+
+    /// The Prometheus text exposition (O1), read on the pool.
+    #[napi(ts_return_type = "Promise<[string, string]>")]
+    pub fn metrics_text(&self) -> AsyncTask<LedgerWork> {
+        self.task(Op::Metrics)
     }
 
     /// Drains the queue and stops the writer, on the pool.

@@ -16,6 +16,8 @@
 //!   adapter (`trackUsage`'s slow path), and the price function
 //!   (`NativePrices`, behind `cost()` and `Prices`).
 //!
+//! - `telemetry`: the per-call observer behind `usagebook/otel` (O2).
+//!
 //! N-API only (no V8 API), so one build serves Node and Electron.
 
 mod errors;
@@ -23,6 +25,7 @@ mod fast;
 mod ledger;
 mod native;
 mod pricing;
+mod telemetry;
 
 pub use ledger::NativeLedger;
 pub use native::{LogColumns, NativeTracker};

@@ -320,6 +320,12 @@ impl NativeTracker {
         guard(|| self.native.tracker().close().map_err(to_napi))
     }
 
+    /// The Prometheus text exposition (O1): from memory, nothing to wait for.
+    #[napi(catch_unwind)]
+    pub fn metrics_text(&self) -> napi::Result<String, String> {
+        guard(|| self.native.tracker().metrics_text().map_err(to_napi))
+    }
+
     /// X2 health as the core's JSON.
     #[napi(catch_unwind)]
     pub fn health_json(&self) -> String {

@@ -640,6 +640,13 @@ impl PyLedger {
         guard(|| blocking(py, || self.inner.close()))
     }
 
+    /// The Prometheus text exposition (format 0.0.4): the database's
+    /// totals, the same in every process sharing the file, and this
+    /// process's writer (O1; docs/telemetry.md).
+    fn metrics_text(&self, py: Python<'_>) -> PyResult<String> {
+        guard(|| blocking(py, || self.inner.metrics_text()))
+    }
+
     /// Queue depth, events written, batches, duplicates, rejected, expired
     /// and open holds, last commit, last error, schema version (X2).
     fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

@@ -11,6 +11,7 @@ mod exit_registry;
 mod ledger;
 mod model;
 mod pricing;
+mod telemetry;
 mod tracker;
 
 use pyo3::prelude::*;
@@ -33,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tracker::_close_all, m)?)?;
     m.add_function(wrap_pyfunction!(ledger::_close_all_ledgers, m)?)?;
     m.add_function(wrap_pyfunction!(tracker::_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(telemetry::_set_call_observer, m)?)?;
     // One version for every package (B5): the workspace's.
     m.add("__version__", usagebook_core::VERSION)?;
     Ok(())

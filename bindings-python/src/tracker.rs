@@ -275,6 +275,13 @@ impl Tracker {
         guard(|| blocking(py, || self.inner().close()))
     }
 
+    /// The Prometheus text exposition (format 0.0.4) of this tracker:
+    /// requests, errors and tokens by type per bridge, and the writer's
+    /// health (O1; docs/telemetry.md).
+    fn metrics_text(&self, py: Python<'_>) -> PyResult<String> {
+        guard(|| blocking(py, || self.inner().metrics_text()))
+    }
+
     /// Last flush, queue depth, pending bytes, last error (X2).
     fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         guard(|| {

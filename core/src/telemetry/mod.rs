@@ -16,8 +16,6 @@
 pub mod exposition;
 pub mod ledger_scan;
 pub mod observe;
-#[cfg(feature = "otlp")]
-pub mod otlp;
 pub mod prom;
 
 pub use exposition::{
