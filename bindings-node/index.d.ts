@@ -237,6 +237,8 @@ export interface UsageTracker extends LlmBridgeUsageTracker {
   flush(): Promise<void>;
   /** Final flush; later calls fail with `USAGEBOOK_CLOSED`. Closing twice is fine. */
   close(): Promise<void>;
+  /** The Prometheus text exposition (format 0.0.4) of this tracker (docs/telemetry.md). */
+  metricsText(): Promise<string>;
   health(): UsageHealth;
 }
 
@@ -505,5 +507,7 @@ export declare class Ledger {
   flush(): Promise<void>;
   /** Drains the queue into the database and stops the writer; later calls fail with `USAGEBOOK_CLOSED`. Closing twice is fine. */
   close(): Promise<void>;
+  /** The Prometheus text exposition (format 0.0.4): the database's totals, the same in every process sharing it (docs/telemetry.md). */
+  metricsText(): Promise<string>;
   health(): LedgerHealth;
 }

@@ -391,6 +391,21 @@ class Tracker {
     return this.#closing;
   }
 
+  /**
+   * The Prometheus text exposition (format 0.0.4) of this tracker: requests,
+   * errors and tokens by type per bridge, the writer's health (O1;
+   * docs/telemetry.md). A Promise, like prom-client's `register.metrics()`.
+   */
+  metricsText() {
+    try {
+      if (this.#closed) throw closedError('metricsText');
+      if (this.#queued !== 0) this.#drainQueue();
+      return Promise.resolve(this.#native.metricsText());
+    } catch (e) {
+      return Promise.reject(e && e.code ? e : fromNative(e));
+    }
+  }
+
   /** Last flush, queue depth, pending bytes, last error, recovery notes (X2). */
   health() {
     if (!this.#closed && this.#queued !== 0) this.#drainQueue();

@@ -457,6 +457,16 @@ class Ledger {
     return this.#closing;
   }
 
+  /**
+   * The Prometheus text exposition (format 0.0.4): the database's totals,
+   * the same in every process sharing the file, and this process's writer
+   * (O1; docs/telemetry.md). Read on the libuv pool.
+   */
+  metricsText() {
+    if (this.#closed) return Promise.reject(closedError('metricsText'));
+    return this.#native.metricsText().then(taskResult('metricsText'));
+  }
+
   /** Queue depth, events written, open holds, last commit and error (X2). */
   health() {
     const h = JSON.parse(this.#native.healthJson());

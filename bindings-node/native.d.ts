@@ -42,6 +42,8 @@ export declare class NativeLedger {
   queryAsync(scopeName: string, profileId: string | undefined | null, reserved: boolean): Promise<[string, string]>
   /** Commits everything queued, on the pool. */
   flush(): Promise<[string, string]>
+  /** The Prometheus text exposition (O1), read on the pool. */
+  metricsText(): Promise<[string, string]>
   /** Drains the queue and stops the writer, on the pool. */
   close(): Promise<[string, string]>
   /** The same on the calling thread, for process exit. */
@@ -112,6 +114,8 @@ export declare class NativeTracker {
    * exit, where nothing asynchronous runs any more.
    */
   closeSync(): void
+  /** The Prometheus text exposition (O1): from memory, nothing to wait for. */
+  metricsText(): string
   /** X2 health as the core's JSON. */
   healthJson(): string
   /** Testing: sets the manual clock (only trackers opened with one). */
@@ -139,6 +143,12 @@ export interface LogColumns {
    */
   data: Float64Array
 }
+
+/**
+ * Sets (or, with `null`, removes) the one function every tracked call and
+ * ledger commit of this process is reported to, as a JSON string.
+ */
+export declare function setCallObserver(callback: ((recordJson: string) => void) | null): void
 
 /**
  * `trackUsage`'s slow path: a usage in any shape the core reads (OpenAI
