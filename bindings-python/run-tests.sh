@@ -26,6 +26,9 @@ venv_py="$work/venv/bin/python"
 # pricing oracle. Pinned: the bundled price snapshot is this litellm's
 # (core/prices/SOURCE); bump them together.
 "$venv_py" -m pip install --quiet --disable-pip-version-check litellm==1.110.2 openai==3.60.0 anthropic==2.16.0
+# usagebook.otel records through the host's OpenTelemetry SDK (O2): the tests
+# are that host, with the SDK's in-memory metric reader. Pinned together.
+"$venv_py" -m pip install --quiet --disable-pip-version-check opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2
 
 echo "== maturin build --release (abi3, CPython >= 3.10; and the CPython 3.9 wheel)"
 (cd "$here" && "$work/venv/bin/maturin" build --release --quiet -o "$work/wheels39" --features abi3-py39)

@@ -166,9 +166,7 @@ impl Task for LedgerWork {
                 }
                 Some(Op::Flush) => ledger.flush().map(|()| "null".into()),
                 Some(Op::Close) => ledger.close().map(|()| "null".into()),
-                Some(Op::Metrics) => ledger
-                    .metrics_text()
-                    .map(|t| Value::String(t).to_string()),
+                Some(Op::Metrics) => ledger.metrics_text().map(|t| Value::String(t).to_string()),
             };
             r.map_err(ledger_err)
         });

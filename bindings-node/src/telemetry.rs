@@ -29,7 +29,10 @@ pub fn set_call_observer(callback: Option<Callback>) {
         *sub = Some(observe::subscribe(Arc::new(move |r: &CallRecord| {
             // Non-blocking: a closing environment refuses the call; the
             // record is then dropped (nothing is left to record it).
-            let _ = cb.call(r.to_json().to_string(), ThreadsafeFunctionCallMode::NonBlocking);
+            let _ = cb.call(
+                r.to_json().to_string(),
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
         })));
     }
 }

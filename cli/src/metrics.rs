@@ -87,7 +87,10 @@ pub(crate) fn serve(
         let resp = if path != "/metrics" {
             tiny_http::Response::from_string("not found: usagebook serves /metrics\n")
                 .with_status_code(404)
-        } else if !matches!(req.method(), tiny_http::Method::Get | tiny_http::Method::Head) {
+        } else if !matches!(
+            req.method(),
+            tiny_http::Method::Get | tiny_http::Method::Head
+        ) {
             tiny_http::Response::from_string("method not allowed\n").with_status_code(405)
         } else {
             match src.render(opts, at_ms.unwrap_or_else(now_ms)) {
@@ -103,4 +106,3 @@ pub(crate) fn serve(
     }
     Ok(())
 }
-

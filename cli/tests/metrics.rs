@@ -18,9 +18,18 @@ fn usagebook(args: &[&str]) -> Output {
 }
 
 fn commit(l: &Ledger, trace: &str, model: &str, cost: f64, input: u64, output: u64) {
-    let mut e = LedgerEvent::new(EventType::Commit, trace, "openai", model, T0_MS as f64 / 1000.0);
+    let mut e = LedgerEvent::new(
+        EventType::Commit,
+        trace,
+        "openai",
+        model,
+        T0_MS as f64 / 1000.0,
+    );
     e.cost_actual_nusd = Some(usd_to_nano(cost, "test").unwrap());
-    e.usage = json!({"input": input, "output": output}).as_object().unwrap().clone();
+    e.usage = json!({"input": input, "output": output})
+        .as_object()
+        .unwrap()
+        .clone();
     l.write_event(e, true).unwrap();
 }
 
@@ -39,7 +48,12 @@ fn promtool_check(text: &str) {
         );
         return;
     };
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "promtool: {out:?}\n{text}");
 }
@@ -65,17 +79,32 @@ fn o1_metrics_db_golden_and_promtool() {
     l.close().unwrap();
     let db_s = db.to_str().unwrap();
     let now = T0_MS.to_string();
-    let args = ["metrics", "--db", db_s, "--now-ms", &now, "--daily-budget-usd", "1"];
+    let args = [
+        "metrics",
+        "--db",
+        db_s,
+        "--now-ms",
+        &now,
+        "--daily-budget-usd",
+        "1",
+    ];
     let o = usagebook(&args);
     assert!(o.status.success(), "{o:?}");
     let text = String::from_utf8(o.stdout).unwrap();
     promtool_check(&text);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/metrics-db.prom");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/metrics-db.prom");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &text).unwrap();
     }
     assert_eq!(text, std::fs::read_to_string(&path).unwrap());
-    assert_eq!(value(&text, "usagebook_ledger_budget_remaining_usd{scope=\"all\"}"), 0.949);
+    assert_eq!(
+        value(
+            &text,
+            "usagebook_ledger_budget_remaining_usd{scope=\"all\"}"
+        ),
+        0.949
+    );
     // No writer in this process: no writer gauges.
     assert!(!text.contains("usagebook_ledger_writer_"));
     // --top 1 folds gpt-4o-mini into _other.
@@ -83,20 +112,32 @@ fn o1_metrics_db_golden_and_promtool() {
     let text = String::from_utf8(o.stdout).unwrap();
     promtool_check(&text);
     assert_eq!(
-        value(&text, "usagebook_ledger_requests_total{provider=\"_other\",model=\"_other\"}"),
+        value(
+            &text,
+            "usagebook_ledger_requests_total{provider=\"_other\",model=\"_other\"}"
+        ),
         1.0
     );
     // A missing database is an error, not an empty exposition.
-    let o = usagebook(&["metrics", "--db", dir.path().join("nope.db").to_str().unwrap()]);
+    let o = usagebook(&[
+        "metrics",
+        "--db",
+        dir.path().join("nope.db").to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no ledger database"), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no ledger database"),
+        "{o:?}"
+    );
 }
 
 #[test]
 fn o1_metrics_dir_matches_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    assert!(usagebook(&["demo", "--dir", d, "--events", "200"]).status.success());
+    assert!(usagebook(&["demo", "--dir", d, "--events", "200"])
+        .status
+        .success());
     let o = usagebook(&["metrics", "--dir", d]);
     assert!(o.status.success(), "{o:?}");
     let text = String::from_utf8(o.stdout).unwrap();
@@ -105,14 +146,27 @@ fn o1_metrics_dir_matches_the_report() {
     assert!(report.per_bridge.len() >= 2);
     for (bridge, s) in &report.per_bridge {
         let b = format!("bridge=\"{bridge}\"");
-        assert_eq!(value(&text, &format!("usagebook_tracker_requests_total{{{b}}}")), s.total_requests as f64);
-        assert_eq!(value(&text, &format!("usagebook_tracker_errors_total{{{b}}}")), s.error_count as f64);
         assert_eq!(
-            value(&text, &format!("usagebook_tracker_tokens_total{{{b},type=\"output\"}}")),
+            value(&text, &format!("usagebook_tracker_requests_total{{{b}}}")),
+            s.total_requests as f64
+        );
+        assert_eq!(
+            value(&text, &format!("usagebook_tracker_errors_total{{{b}}}")),
+            s.error_count as f64
+        );
+        assert_eq!(
+            value(
+                &text,
+                &format!("usagebook_tracker_tokens_total{{{b},type=\"output\"}}")
+            ),
             s.completion_tokens as f64
         );
     }
-    let o = usagebook(&["metrics", "--dir", dir.path().join("none").to_str().unwrap()]);
+    let o = usagebook(&[
+        "metrics",
+        "--dir",
+        dir.path().join("none").to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
 }
 
@@ -132,7 +186,13 @@ fn o1_listen_serves_metrics_to_a_real_client_with_live_totals() {
     commit(&l, "a", "gpt-4o", 0.02, 1000, 100);
     let mut child = Kill(
         Command::new(env!("CARGO_BIN_EXE_usagebook"))
-            .args(["metrics", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .args([
+                "metrics",
+                "--db",
+                db.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -148,7 +208,13 @@ fn o1_listen_serves_metrics_to_a_real_client_with_live_totals() {
         .to_string();
     let scrape = || {
         let mut r = ureq::get(&url).call().unwrap();
-        let ct = r.headers().get("content-type").unwrap().to_str().unwrap().to_string();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
         assert_eq!(ct, "text/plain; version=0.0.4; charset=utf-8");
         r.body_mut().read_to_string().unwrap()
     };
@@ -161,7 +227,10 @@ fn o1_listen_serves_metrics_to_a_real_client_with_live_totals() {
     let second = scrape();
     assert_eq!(value(&second, gpt), 2.0);
     assert_eq!(
-        value(&second, "usagebook_ledger_spend_usd_total{provider=\"openai\",model=\"gpt-4o\"}"),
+        value(
+            &second,
+            "usagebook_ledger_spend_usd_total{provider=\"openai\",model=\"gpt-4o\"}"
+        ),
         0.05
     );
     let other = url.replace("/metrics", "/other");

@@ -206,7 +206,11 @@ impl FileBackedTracker {
         drop(g);
         let res = self.after_record(rec.seq, pending);
         if let Some(name) = observed {
-            observe::notify(&CallRecord::from_tracker(&name, &usage, status == UsageStatus::Error));
+            observe::notify(&CallRecord::from_tracker(
+                &name,
+                &usage,
+                status == UsageStatus::Error,
+            ));
         }
         res
     }

@@ -115,7 +115,11 @@ impl InMemoryTracker {
         let observed = observe::active().then(|| g.state.interner.name(bridge).clone());
         drop(g);
         if let Some(name) = observed {
-            observe::notify(&CallRecord::from_tracker(&name, &usage, status == UsageStatus::Error));
+            observe::notify(&CallRecord::from_tracker(
+                &name,
+                &usage,
+                status == UsageStatus::Error,
+            ));
         }
         Ok(())
     }

@@ -85,9 +85,7 @@ fn value(text: &str, series: &str) -> f64 {
 
 fn write_calls(l: &Ledger, clock: &ManualClock) {
     // A priced commit after a hold (the bundled price of gpt-4o).
-    let h = l
-        .reserve("t1", "openai", "gpt-4o", usd(0.5), None)
-        .unwrap();
+    let h = l.reserve("t1", "openai", "gpt-4o", usd(0.5), None).unwrap();
     l.commit(
         &h,
         usage(json!({"prompt_tokens": 1000, "completion_tokens": 200,
@@ -165,22 +163,53 @@ fn o1_ledger_exposition_golden_promtool_and_true_totals_in_two_ledgers() {
 
     // The numbers, asserted (not only golden): tokens by part, errors.
     let gpt = "provider=\"openai\",model=\"gpt-4o\"";
-    assert_eq!(value(&text_a, &format!("usagebook_ledger_requests_total{{{gpt}}}")), 1.0);
-    for (ty, n) in [("input", 1000.0), ("output", 200.0), ("cache_read", 300.0), ("reasoning", 50.0)] {
+    assert_eq!(
+        value(
+            &text_a,
+            &format!("usagebook_ledger_requests_total{{{gpt}}}")
+        ),
+        1.0
+    );
+    for (ty, n) in [
+        ("input", 1000.0),
+        ("output", 200.0),
+        ("cache_read", 300.0),
+        ("reasoning", 50.0),
+    ] {
         assert_eq!(
-            value(&text_a, &format!("usagebook_ledger_tokens_total{{{gpt},type=\"{ty}\"}}")),
+            value(
+                &text_a,
+                &format!("usagebook_ledger_tokens_total{{{gpt},type=\"{ty}\"}}")
+            ),
             n
         );
     }
     let claude = "provider=\"anthropic\",model=\"claude-sonnet-4-5\"";
-    assert_eq!(value(&text_a, &format!("usagebook_ledger_errors_total{{{claude}}}")), 1.0);
+    assert_eq!(
+        value(
+            &text_a,
+            &format!("usagebook_ledger_errors_total{{{claude}}}")
+        ),
+        1.0
+    );
     // Anthropic's input_tokens exclude cache writes; the exposition's input is inclusive.
     assert_eq!(
-        value(&text_a, &format!("usagebook_ledger_tokens_total{{{claude},type=\"input\"}}")),
+        value(
+            &text_a,
+            &format!("usagebook_ledger_tokens_total{{{claude},type=\"input\"}}")
+        ),
         2010.0
     );
-    assert_eq!(value(&text_a, &format!("usagebook_ledger_spend_usd_total{{{claude}}}")), 0.0125);
-    let spent = a.spend_today(&usagebook_core::ledger::Scope::All, None).unwrap();
+    assert_eq!(
+        value(
+            &text_a,
+            &format!("usagebook_ledger_spend_usd_total{{{claude}}}")
+        ),
+        0.0125
+    );
+    let spent = a
+        .spend_today(&usagebook_core::ledger::Scope::All, None)
+        .unwrap();
     let reserved = a
         .reserved_today(&usagebook_core::ledger::Scope::All, None)
         .unwrap();
@@ -189,11 +218,17 @@ fn o1_ledger_exposition_golden_promtool_and_true_totals_in_two_ledgers() {
         spent as f64 / 1e9
     );
     assert_eq!(
-        value(&text_a, "usagebook_ledger_budget_remaining_usd{scope=\"all\"}"),
+        value(
+            &text_a,
+            "usagebook_ledger_budget_remaining_usd{scope=\"all\"}"
+        ),
         (usd(10.0) - spent - reserved) as f64 / 1e9
     );
     assert_eq!(
-        value(&text_a, "usagebook_ledger_open_holds{provider=\"openai\",model=\"gpt-4o-mini\"}"),
+        value(
+            &text_a,
+            "usagebook_ledger_open_holds{provider=\"openai\",model=\"gpt-4o-mini\"}"
+        ),
         1.0
     );
     assert_eq!(value(&text_a, "usagebook_ledger_writer_up"), 1.0);
@@ -202,20 +237,40 @@ fn o1_ledger_exposition_golden_promtool_and_true_totals_in_two_ledgers() {
     // totals: they are read from the database, not counted per process.
     let text_b = b.metrics_text().unwrap();
     assert_eq!(without_writer(&text_b), without_writer(&text_a));
-    assert_eq!(value(&text_b, "usagebook_ledger_writer_events_written_total"), 0.0);
+    assert_eq!(
+        value(&text_b, "usagebook_ledger_writer_events_written_total"),
+        0.0
+    );
 
     // Incremental: more events later are added once, not re-read twice.
     clock.advance(1000);
     let h = b.reserve("t4", "openai", "gpt-4o", usd(0.1), None).unwrap();
-    b.commit(&h, usage(json!({"input": 5, "output": 7})), Some(usd(0.01)), true)
-        .unwrap();
+    b.commit(
+        &h,
+        usage(json!({"input": 5, "output": 7})),
+        Some(usd(0.01)),
+        true,
+    )
+    .unwrap();
     let text_a2 = a.metrics_text().unwrap();
-    assert_eq!(value(&text_a2, &format!("usagebook_ledger_requests_total{{{gpt}}}")), 2.0);
     assert_eq!(
-        value(&text_a2, &format!("usagebook_ledger_tokens_total{{{gpt},type=\"output\"}}")),
+        value(
+            &text_a2,
+            &format!("usagebook_ledger_requests_total{{{gpt}}}")
+        ),
+        2.0
+    );
+    assert_eq!(
+        value(
+            &text_a2,
+            &format!("usagebook_ledger_tokens_total{{{gpt},type=\"output\"}}")
+        ),
         207.0
     );
-    assert_eq!(without_writer(&b.metrics_text().unwrap()), without_writer(&text_a2));
+    assert_eq!(
+        without_writer(&b.metrics_text().unwrap()),
+        without_writer(&text_a2)
+    );
     a.close().unwrap();
     b.close().unwrap();
 }
@@ -232,7 +287,12 @@ fn o1_tracker_exposition_golden_and_the_series_bound() {
         cache_write_tokens: 0,
         reasoning_tokens: c / 4,
     };
-    for (bridge, n) in [("openai/gpt-4o", 3), ("chat \"main\"", 2), ("a", 1), ("b", 1)] {
+    for (bridge, n) in [
+        ("openai/gpt-4o", 3),
+        ("chat \"main\"", 2),
+        ("a", 1),
+        ("b", 1),
+    ] {
         for i in 0..n {
             let mut log = NewUsageLog::new(bridge, u(100 * (i + 1), 40));
             if i == 1 {
@@ -246,10 +306,19 @@ fn o1_tracker_exposition_golden_and_the_series_bound() {
     golden("tracker.prom", &text);
     let s = t.stats(Some("openai/gpt-4o")).unwrap();
     let b = "bridge=\"openai/gpt-4o\"";
-    assert_eq!(value(&text, &format!("usagebook_tracker_requests_total{{{b}}}")), s.total_requests as f64);
-    assert_eq!(value(&text, &format!("usagebook_tracker_errors_total{{{b}}}")), 1.0);
     assert_eq!(
-        value(&text, &format!("usagebook_tracker_tokens_total{{{b},type=\"input\"}}")),
+        value(&text, &format!("usagebook_tracker_requests_total{{{b}}}")),
+        s.total_requests as f64
+    );
+    assert_eq!(
+        value(&text, &format!("usagebook_tracker_errors_total{{{b}}}")),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            &format!("usagebook_tracker_tokens_total{{{b},type=\"input\"}}")
+        ),
         s.prompt_tokens as f64
     );
 
@@ -261,11 +330,27 @@ fn o1_tracker_exposition_golden_and_the_series_bound() {
     let bounded = tracker_metrics_text(&t, &opts).unwrap();
     promtool_check(&bounded);
     assert_eq!(
-        value(&bounded, &format!("usagebook_tracker_requests_total{{bridge=\"{OTHER}\"}}")),
+        value(
+            &bounded,
+            &format!("usagebook_tracker_requests_total{{bridge=\"{OTHER}\"}}")
+        ),
         2.0
     );
-    assert_eq!(value(&bounded, "usagebook_metrics_folded_keys{key=\"bridge\"}"), 2.0);
+    assert_eq!(
+        value(&bounded, "usagebook_metrics_folded_keys{key=\"bridge\"}"),
+        2.0
+    );
     assert!(!bounded.contains("bridge=\"a\""));
-    assert_eq!(bounded.matches("usagebook_tracker_requests_total{").count(), 3);
-    assert!(tracker_metrics_text(&t, &MetricsOptions { top: 0, ..MetricsOptions::default() }).is_err());
+    assert_eq!(
+        bounded.matches("usagebook_tracker_requests_total{").count(),
+        3
+    );
+    assert!(tracker_metrics_text(
+        &t,
+        &MetricsOptions {
+            top: 0,
+            ..MetricsOptions::default()
+        }
+    )
+    .is_err());
 }

@@ -122,7 +122,10 @@ pub fn tracker_metrics_text<T: UsageTracker + ?Sized>(
 /// The exposition of a tracker directory read from disk, as `usagebook
 /// report --dir` reads it (read-only, without the lock, while its owner
 /// runs): the totals, and what the reader had to say about the files.
-pub fn tracker_dir_metrics_text(base_dir: impl AsRef<Path>, opts: &MetricsOptions) -> Result<String> {
+pub fn tracker_dir_metrics_text(
+    base_dir: impl AsRef<Path>,
+    opts: &MetricsOptions,
+) -> Result<String> {
     opts.validate()?;
     let r = crate::report::read(base_dir)?;
     let mut w = Writer::new();
@@ -133,7 +136,11 @@ pub fn tracker_dir_metrics_text(base_dir: impl AsRef<Path>, opts: &MetricsOption
         Kind::Gauge,
         "Events past the snapshot, counted from the log or the journal (a tracker is running or was not closed).",
     );
-    w.sample("usagebook_tracker_store_replayed_events", &[], r.replayed as f64);
+    w.sample(
+        "usagebook_tracker_store_replayed_events",
+        &[],
+        r.replayed as f64,
+    );
     w.family(
         "usagebook_tracker_store_notes",
         Kind::Gauge,
@@ -160,12 +167,20 @@ fn tracker_totals(w: &mut Writer, stats: Vec<(String, UsageStats)>, top: usize) 
         },
     );
     let name = "usagebook_tracker_requests_total";
-    w.family(name, Kind::Counter, "Calls recorded, per bridge (lifetime).");
+    w.family(
+        name,
+        Kind::Counter,
+        "Calls recorded, per bridge (lifetime).",
+    );
     for (b, s) in &rows {
         w.sample(name, &[("bridge", b)], s.total_requests as f64);
     }
     let name = "usagebook_tracker_errors_total";
-    w.family(name, Kind::Counter, "Calls recorded with status error, per bridge.");
+    w.family(
+        name,
+        Kind::Counter,
+        "Calls recorded with status error, per bridge.",
+    );
     for (b, s) in &rows {
         w.sample(name, &[("bridge", b)], s.error_count as f64);
     }
@@ -220,7 +235,11 @@ fn tracker_health(w: &mut Writer, h: &Health) {
         h.retained_logs as f64,
     );
     let name = "usagebook_tracker_flushes_total";
-    w.family(name, Kind::Counter, "Flushes the writer completed in this process.");
+    w.family(
+        name,
+        Kind::Counter,
+        "Flushes the writer completed in this process.",
+    );
     w.sample(name, &[], h.flush_count as f64);
     if let Some(ms) = h.last_flush_ms {
         g(
@@ -265,18 +284,22 @@ pub fn ledger_metrics_text(
         (OTHER.to_string(), OTHER.to_string()),
         KeyTotals::merge,
     );
-    let kept: std::collections::BTreeSet<&(String, String)> =
-        rows.iter().map(|(k, _)| k).filter(|k| k.0 != OTHER).collect();
+    let kept: std::collections::BTreeSet<&(String, String)> = rows
+        .iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.0 != OTHER)
+        .collect();
     let pm = |k: &(String, String)| [("provider", k.0.clone()), ("model", k.1.clone())];
     let labels = |l: &[(&'static str, String)]| -> Vec<(&'static str, String)> { l.to_vec() };
-    let emit = |w: &mut Writer, name: &str, kind: Kind, help: &str, f: &dyn Fn(&KeyTotals) -> f64| {
-        w.family(name, kind, help);
-        for (k, t) in &rows {
-            let l = labels(&pm(k));
-            let l: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
-            w.sample(name, &l, f(t));
-        }
-    };
+    let emit =
+        |w: &mut Writer, name: &str, kind: Kind, help: &str, f: &dyn Fn(&KeyTotals) -> f64| {
+            w.family(name, kind, help);
+            for (k, t) in &rows {
+                let l = labels(&pm(k));
+                let l: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
+                w.sample(name, &l, f(t));
+            }
+        };
     emit(
         &mut w,
         "usagebook_ledger_requests_total",
@@ -300,7 +323,11 @@ pub fn ledger_metrics_text(
     for (k, t) in &rows {
         let v = [t.input, t.output, t.cache_read, t.cache_write, t.reasoning];
         for (ty, v) in TOKEN_TYPES.iter().zip(v) {
-            w.sample(name, &[("provider", &k.0), ("model", &k.1), ("type", ty)], v as f64);
+            w.sample(
+                name,
+                &[("provider", &k.0), ("model", &k.1), ("type", ty)],
+                v as f64,
+            );
         }
     }
     emit(
@@ -320,7 +347,11 @@ pub fn ledger_metrics_text(
     folded(&mut w, "provider_model", n_keys);
 
     let name = "usagebook_ledger_events_total";
-    w.family(name, Kind::Counter, "Events in the ledger database, per event type.");
+    w.family(
+        name,
+        Kind::Counter,
+        "Events in the ledger database, per event type.",
+    );
     for (ty, n) in &figures.events {
         w.sample(name, &[("type", ty)], *n as f64);
     }
@@ -364,14 +395,26 @@ pub fn ledger_metrics_text(
         e.amount_nusd += h.amount_nusd;
     }
     let name = "usagebook_ledger_open_holds";
-    w.family(name, Kind::Gauge, "Unexpired open holds (reservations), per provider and model.");
+    w.family(
+        name,
+        Kind::Gauge,
+        "Unexpired open holds (reservations), per provider and model.",
+    );
     for (k, h) in &holds {
         w.sample(name, &[("provider", &k.0), ("model", &k.1)], h.count as f64);
     }
     let name = "usagebook_ledger_reserved_usd";
-    w.family(name, Kind::Gauge, "USD reserved by those holds, per provider and model.");
+    w.family(
+        name,
+        Kind::Gauge,
+        "USD reserved by those holds, per provider and model.",
+    );
     for (k, h) in &holds {
-        w.sample(name, &[("provider", &k.0), ("model", &k.1)], usd(h.amount_nusd));
+        w.sample(
+            name,
+            &[("provider", &k.0), ("model", &k.1)],
+            usd(h.amount_nusd),
+        );
     }
     let reserved_all: i64 = figures.holds.values().map(|h| h.amount_nusd).sum();
     if let Some(b) = opts.daily_budget_nusd {
@@ -396,7 +439,11 @@ pub fn ledger_metrics_text(
         w.sample(name, &[], ts);
     }
     let name = "usagebook_ledger_unreadable_events";
-    w.family(name, Kind::Gauge, "Events whose usage or cost could not be read (not summed).");
+    w.family(
+        name,
+        Kind::Gauge,
+        "Events whose usage or cost could not be read (not summed).",
+    );
     w.sample(name, &[], figures.unreadable as f64);
     if let Some(p) = process {
         ledger_health(&mut w, p.health);
@@ -411,9 +458,17 @@ fn ledger_health(w: &mut Writer, h: &LedgerHealth) {
         Kind::Gauge,
         "1 while this process's ledger is open and its writer has no error, else 0.",
     );
-    w.sample(name, &[], f64::from(u8::from(!h.closed && h.last_error.is_none())));
+    w.sample(
+        name,
+        &[],
+        f64::from(u8::from(!h.closed && h.last_error.is_none())),
+    );
     let name = "usagebook_ledger_writer_queue_depth";
-    w.family(name, Kind::Gauge, "Events this process queued, not yet committed to the database.");
+    w.family(
+        name,
+        Kind::Gauge,
+        "Events this process queued, not yet committed to the database.",
+    );
     w.sample(name, &[], h.queue_depth as f64);
     for (name, help, v) in [
         (
@@ -447,7 +502,11 @@ fn ledger_health(w: &mut Writer, h: &LedgerHealth) {
     }
     if let Some(ms) = h.last_commit_ms {
         let name = "usagebook_ledger_writer_last_commit_timestamp_seconds";
-        w.family(name, Kind::Gauge, "When this process's writer last committed (epoch seconds).");
+        w.family(
+            name,
+            Kind::Gauge,
+            "When this process's writer last committed (epoch seconds).",
+        );
         w.sample(name, &[], ms as f64 / 1000.0);
     }
 }

@@ -189,7 +189,12 @@ mod tests {
             ("openai", "gpt-4o")
         );
         assert_eq!(
-            (got[0].input, got[0].output, got[0].cache_read, got[0].reasoning),
+            (
+                got[0].input,
+                got[0].output,
+                got[0].cache_read,
+                got[0].reasoning
+            ),
             (100, 20, 30, 5)
         );
         assert!(!got[0].error && got[1].error);
