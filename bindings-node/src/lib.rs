@@ -30,6 +30,7 @@ mod telemetry;
 pub use ledger::NativeLedger;
 pub use native::{LogColumns, NativeTracker};
 pub use pricing::{tracker_counts, NativePrices};
+pub use telemetry::set_call_observer;
 
 /// The package version, the crate version (B5).
 #[napi_derive::napi]

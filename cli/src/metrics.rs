@@ -9,14 +9,14 @@ use usagebook_core::telemetry::{self, LedgerScan, MetricsOptions};
 
 pub(crate) enum Source {
     Dir(PathBuf),
-    Db(LedgerScan),
+    Db(Box<LedgerScan>),
 }
 
 impl Source {
     pub fn new(dir: Option<PathBuf>, db: Option<PathBuf>) -> Source {
         match (dir, db) {
             (Some(d), _) => Source::Dir(d),
-            (None, Some(f)) => Source::Db(LedgerScan::new(f)),
+            (None, Some(f)) => Source::Db(Box::new(LedgerScan::new(f))),
             (None, None) => unreachable!("clap requires --dir or --db"),
         }
     }
