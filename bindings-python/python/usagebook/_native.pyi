@@ -31,6 +31,7 @@ __all__ = [
     "_close_all",
     "_close_all_ledgers",
     "_panic_for_tests",
+    "_set_call_observer",
     "__version__",
 ]
 

@@ -67,7 +67,7 @@ class _Recorder:
                  inference_usage_counters: bool, sources: Iterable[str]) -> None:
         from opentelemetry import metrics, trace
 
-        self._trace = trace
+        self._current_span = trace.get_current_span
         meter = metrics.get_meter("usagebook", __version__, meter_provider,
                                   schema_url=_SCHEMA_URL)
         try:
@@ -117,7 +117,7 @@ class _Recorder:
                           "usagebook.priced": rec["priced"]}
             if cost >= 0:  # a counter only grows; a refund is in the ledger
                 self._cost.add(cost, cost_attrs)
-            span = self._trace.get_current_span()
+            span = self._current_span()
             if span.is_recording():
                 span.set_attribute("gen_ai.usage.cost.amount", cost)
                 span.set_attribute("gen_ai.usage.cost.currency", "USD")
