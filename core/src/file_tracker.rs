@@ -490,12 +490,10 @@ fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recove
             p.display()
         ));
     }
-    let (jrecs, torn) = journal::read_all(&layout.journal_dir())?;
-    if torn > 0 {
-        notes.push(format!(
-            "{torn} journal segment(s) ended in a torn record; the intact records were kept"
-        ));
-    }
+    let journal::JournalRead {
+        records: jrecs,
+        damaged,
+    } = journal::read_all(&layout.journal_dir())?;
     let old_segments = journal::list_segments(&layout.journal_dir())?;
 
     if opts.persist_logs {
@@ -562,9 +560,19 @@ fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recove
         );
         atomic::replace_file(&layout.stats(), &bytes, Some(&layout.stats_backup()))?;
     }
-    // Every journal record is now below the watermark of a durable snapshot.
+    // Every journal record is now below the watermark of a durable
+    // snapshot. A damaged segment is kept aside, never deleted (T10).
     for (_, p) in old_segments {
-        let _ = std::fs::remove_file(p);
+        if damaged.contains(&p) {
+            let aside = atomic::move_aside(&p, now_ms)?;
+            notes.push(format!(
+                "journal segment {} had damaged records; the intact ones were kept and the segment moved aside to {}",
+                p.display(),
+                aside.display()
+            ));
+        } else {
+            let _ = std::fs::remove_file(p);
+        }
     }
     Ok(Recovered {
         state,

@@ -256,10 +256,14 @@ fn read_once(layout: &Layout) -> Result<(History, Option<u64>)> {
             logs.skipped_tail_bytes
         ));
     }
-    let (jrecs, torn) = journal::read_all(&layout.journal_dir())?;
-    if torn > 0 {
+    let journal::JournalRead {
+        records: jrecs,
+        damaged,
+    } = journal::read_all(&layout.journal_dir())?;
+    if !damaged.is_empty() {
         notes.push(format!(
-            "{torn} journal segment(s) ended in a torn record; the intact records were counted"
+            "{} journal segment(s) had damaged records; the intact records were counted",
+            damaged.len()
         ));
     }
 

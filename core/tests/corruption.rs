@@ -173,3 +173,65 @@ fn t10_garbage_journal_segment_keeps_intact_records() {
     assert_eq!(t.stats(None).unwrap().total_requests, 4);
     assert!(t.health().recovery.join(" ").contains("journal"));
 }
+
+/// Copies a tracker directory that a live, idle tracker owns (its writer
+/// waits on a manual clock, so nothing moves): what a `kill -9` would leave.
+fn copy_of_live(dir: &Path) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(dir.join("llm-usage"))
+        .arg(copy.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    copy
+}
+
+/// Issue 11 #6: one flipped bit in a journal segment used to lose every
+/// later record (0 of 100 recovered) and the segment was deleted. Now it
+/// costs the one record it hit, and the segment is moved aside intact.
+#[test]
+fn t10_a_flipped_bit_in_the_journal_loses_one_record_and_the_segment_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = TrackerOptions {
+        durability: Durability::Process,
+        persist_logs: false,
+        ..o()
+    };
+    let t = open(dir.path(), opts.clone()).unwrap();
+    track_n(&t, 100);
+    let copy = copy_of_live(dir.path());
+    std::mem::forget(t);
+    let jdir = copy.path().join("llm-usage/journal");
+    let seg = std::fs::read_dir(&jdir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "ubj"))
+        .expect("a journal segment");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    // Record 50 of 100: 16-byte header, records of 8 + 63 + 1 bytes.
+    let rec = 16 + 49 * (8 + 63 + 1);
+    bytes[rec + 8 + 17] ^= 0x04;
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let t = open(copy.path(), opts).unwrap();
+    let s = t.stats(None).unwrap();
+    assert_eq!(s.total_requests, 99);
+    // track_n's 50th log (i = 49) is the one lost.
+    let all: u64 = (0..100u64).sum();
+    assert_eq!(s.prompt_tokens, all - 49);
+    let notes = t.health().recovery.join("; ");
+    assert!(
+        notes.contains("damaged records") && notes.contains("moved aside"),
+        "{notes}"
+    );
+    let kept: Vec<PathBuf> = std::fs::read_dir(&jdir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".ubj.corrupt-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the damaged segment must be kept aside");
+    assert_eq!(std::fs::read(&kept[0]).unwrap(), bytes);
+    t.close().unwrap();
+}

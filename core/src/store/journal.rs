@@ -117,56 +117,86 @@ pub fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     Ok(out)
 }
 
-/// Reads every intact record of every segment. A torn record (bad length
-/// or checksum) ends its segment; the count of such segments is returned.
-pub fn read_all(dir: &Path) -> Result<(Vec<JournalRecord>, usize)> {
-    let mut records = Vec::new();
-    let mut torn = 0;
+/// What [`read_all`] found in a journal directory.
+#[derive(Debug, Default)]
+pub struct JournalRead {
+    /// Every intact record, segment by segment in file order.
+    pub records: Vec<JournalRecord>,
+    /// Segments with at least one damaged record (or an unreadable header):
+    /// their intact records are in `records`; the owner moves the files
+    /// aside instead of deleting them (T10).
+    pub damaged: Vec<PathBuf>,
+}
+
+/// Reads every intact record of every segment. A damaged record (bad
+/// length, checksum or content) costs only itself: the reader scans on for
+/// the next record whose length and checksum hold, so a flipped bit loses
+/// at most the record it hit.
+pub fn read_all(dir: &Path) -> Result<JournalRead> {
+    let mut out = JournalRead::default();
     for (_, path) in list_segments(dir)? {
         let bytes =
             fs::read(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        let v1 = match bytes.get(..8) {
-            Some(m) if bytes.len() >= HEADER && m == MAGIC => false,
-            Some(m) if bytes.len() >= HEADER && m == MAGIC_V1 => true,
-            _ => {
-                torn += 1;
-                continue;
-            }
+        let (v1, bad_header) = match bytes.get(..8) {
+            Some(m) if bytes.len() >= HEADER && m == MAGIC => (false, false),
+            Some(m) if bytes.len() >= HEADER && m == MAGIC_V1 => (true, false),
+            // A damaged magic: the records are still checksummed, so read
+            // them in the layout written now.
+            _ => (false, true),
         };
-        let fixed = if v1 { FIXED_PAYLOAD_V1 } else { FIXED_PAYLOAD };
-        let mut off = HEADER;
-        while off + 8 <= bytes.len() {
-            let len = u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap()) as usize;
-            if len == 0 {
-                break;
-            }
-            let crc = u32::from_le_bytes(bytes[off + 4..off + 8].try_into().unwrap());
-            let end = off + 8 + len;
-            if len < fixed || end > bytes.len() {
-                torn += 1;
-                break;
-            }
-            let payload = &bytes[off + 8..end];
-            match (crc32fast::hash(payload) == crc)
-                .then(|| {
-                    if v1 {
-                        decode_v1(payload)
-                    } else {
-                        decode(payload)
-                    }
-                })
-                .flatten()
-            {
-                Some(r) => records.push(r),
-                None => {
-                    torn += 1;
-                    break;
-                }
-            }
-            off = end;
+        if read_segment(&bytes, v1, &mut out.records) || bad_header {
+            out.damaged.push(path);
         }
     }
-    Ok((records, torn))
+    Ok(out)
+}
+
+/// Appends the intact records of one segment; true if any was damaged.
+fn read_segment(bytes: &[u8], v1: bool, records: &mut Vec<JournalRecord>) -> bool {
+    let mut damaged = false;
+    let mut off = HEADER;
+    while off + 8 <= bytes.len() {
+        if let Some((r, end)) = record_at(bytes, off, v1) {
+            records.push(r);
+            off = end;
+            continue;
+        }
+        // Segments are pre-zeroed and written in order: zeros to the end
+        // are the clean end of the segment.
+        if bytes[off..].iter().all(|&b| b == 0) {
+            break;
+        }
+        damaged = true;
+        match (off + 1..bytes.len().saturating_sub(8)).find(|&p| record_at(bytes, p, v1).is_some())
+        {
+            Some(next) => off = next,
+            None => break,
+        }
+    }
+    damaged
+}
+
+/// The record starting at `off` if its length, checksum and content hold,
+/// with the offset just past it.
+fn record_at(bytes: &[u8], off: usize, v1: bool) -> Option<(JournalRecord, usize)> {
+    let fixed = if v1 { FIXED_PAYLOAD_V1 } else { FIXED_PAYLOAD };
+    let head = bytes.get(off..off + 8)?;
+    let len = u32::from_le_bytes(head[0..4].try_into().unwrap()) as usize;
+    // Cheap tests first: resynchronising tries this at every byte.
+    if len < fixed || len > fixed + u16::MAX as usize {
+        return None;
+    }
+    let payload = bytes.get(off + 8..off + 8 + len)?;
+    let crc = u32::from_le_bytes(head[4..8].try_into().unwrap());
+    if crc32fast::hash(payload) != crc {
+        return None;
+    }
+    let r = if v1 {
+        decode_v1(payload)?
+    } else {
+        decode(payload)?
+    };
+    Some((r, off + 8 + len))
 }
 
 fn decode(p: &[u8]) -> Option<JournalRecord> {
@@ -215,8 +245,12 @@ fn create_segment(dir: &Path, id: u64) -> Result<Segment> {
         .create_new(true)
         .open(&path)
         .map_err(|e| Error::io(ctx("creating"), e))?;
-    file.set_len(SEGMENT_BYTES as u64)
-        .map_err(|e| Error::io(ctx("sizing"), e))?;
+    if let Err(e) = reserve(&file, SEGMENT_BYTES as u64) {
+        // A half-made segment would read as damaged at the next open.
+        drop(file);
+        let _ = fs::remove_file(&path);
+        return Err(Error::io(ctx("reserving space for"), e));
+    }
     // SAFETY: the file is ours (created above, under the directory lock) and
     // is never truncated while mapped.
     let mut map = unsafe { MmapMut::map_mut(&file) }.map_err(|e| Error::io(ctx("mapping"), e))?;
@@ -229,6 +263,38 @@ fn create_segment(dir: &Path, id: u64) -> Result<Segment> {
         offset: HEADER,
         max_seq: 0,
     })
+}
+
+/// Allocates every block of the segment now. A memory-mapped write into a
+/// hole of a sparse file on a full disk is a SIGBUS that kills the host;
+/// with the blocks reserved, a full disk is an error here, at the call.
+fn reserve(file: &File, len: u64) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let len = libc::off_t::try_from(len).map_err(std::io::Error::other)?;
+        // SAFETY: a plain system call on a file descriptor we own.
+        match unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) } {
+            0 => return Ok(()),
+            // The file system cannot preallocate: write the zeros instead.
+            libc::EOPNOTSUPP | libc::EINVAL => {}
+            e => return Err(std::io::Error::from_raw_os_error(e)),
+        }
+    }
+    write_zeros(file, len)
+}
+
+fn write_zeros(mut file: &File, len: u64) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    let block = vec![0u8; 1 << 16];
+    file.seek(SeekFrom::Start(0))?;
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(block.len() as u64) as usize;
+        file.write_all(&block[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
 }
 
 impl Journal {
@@ -384,8 +450,9 @@ mod tests {
         let r = LogRecord::new(3, 1002, 0, &u, Some(9.5), UsageStatus::Error);
         j.append(&r, "anthropic").unwrap();
         drop(j);
-        let (records, torn) = read_all(dir.path()).unwrap();
-        assert_eq!(torn, 0);
+        let read = read_all(dir.path()).unwrap();
+        let records = read.records;
+        assert!(read.damaged.is_empty());
         assert_eq!(records.len(), 3);
         assert_eq!(
             (
@@ -403,7 +470,7 @@ mod tests {
             (records[2].status, records[2].duration_ms),
             (UsageStatus::Error, 9.5)
         );
-        // A torn version-1 record ends its segment, as before.
+        // A damaged version-1 record costs only itself.
         write_v1_segment(
             &segment_path(dir.path(), 1),
             &[(1, 1000, [10, 5, 15], 120.0, 0, "openai")],
@@ -411,9 +478,9 @@ mod tests {
         let mut bytes = fs::read(segment_path(dir.path(), 1)).unwrap();
         bytes[HEADER + 8 + 20] ^= 0xff;
         fs::write(segment_path(dir.path(), 1), bytes).unwrap();
-        let (records, torn) = read_all(dir.path()).unwrap();
-        assert_eq!((records.len(), torn), (1, 1));
-        assert_eq!(records[0].seq, 3);
+        let read = read_all(dir.path()).unwrap();
+        assert_eq!((read.records.len(), read.damaged.len()), (1, 1));
+        assert_eq!(read.records[0].seq, 3);
     }
 
     #[test]
@@ -424,31 +491,74 @@ mod tests {
             j.append(&rec(s), "openai").unwrap();
         }
         drop(j);
-        let (records, torn) = read_all(dir.path()).unwrap();
-        assert_eq!(torn, 0);
+        let read = read_all(dir.path()).unwrap();
+        let records = read.records;
+        assert!(read.damaged.is_empty());
         assert_eq!(records.len(), 1000);
         assert_eq!(records[999].seq, 1000);
         assert_eq!(records[0].bridge, "openai");
         assert!(records[0].duration_ms.is_nan());
     }
 
-    #[test]
-    fn t10_a_torn_record_ends_the_segment_without_error() {
+    /// Offset of record `i` (0-based) in a segment of `rec(_)` records on
+    /// a one-byte bridge.
+    fn offset_of(i: usize) -> usize {
+        HEADER + i * (8 + FIXED_PAYLOAD + 1)
+    }
+
+    fn hundred_records() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::create(dir.path()).unwrap();
-        for s in 1..=3 {
+        for s in 1..=100 {
             j.append(&rec(s), "b").unwrap();
         }
         let path = j.current.path.clone();
         drop(j);
+        (dir, path)
+    }
+
+    fn seqs(read: &JournalRead) -> Vec<u64> {
+        read.records.iter().map(|r| r.seq).collect()
+    }
+
+    #[test]
+    fn t10_a_flipped_bit_loses_only_the_record_it_hit() {
+        // Every byte of record 50 in turn: payload, checksum, length.
+        for at in [8 + 3, 8 + 40, 8 + FIXED_PAYLOAD, 5, 0, 1, 3] {
+            let (dir, path) = hundred_records();
+            let mut bytes = fs::read(&path).unwrap();
+            bytes[offset_of(49) + at] ^= 0x10;
+            fs::write(&path, &bytes).unwrap();
+            let read = read_all(dir.path()).unwrap();
+            let want: Vec<u64> = (1..=100).filter(|&s| s != 50).collect();
+            assert_eq!(seqs(&read), want, "flip at byte {at} of record 50");
+            assert_eq!(read.damaged, vec![path.clone()]);
+        }
+    }
+
+    #[test]
+    fn t10_a_zeroed_length_is_damage_not_the_end() {
+        let (dir, path) = hundred_records();
         let mut bytes = fs::read(&path).unwrap();
-        // Flip a byte in the third record's payload.
-        let third = HEADER + 2 * (8 + FIXED_PAYLOAD + 1) + 8 + 3;
-        bytes[third] ^= 0xff;
+        bytes[offset_of(9)..offset_of(9) + 4].fill(0);
         fs::write(&path, &bytes).unwrap();
-        let (records, torn) = read_all(dir.path()).unwrap();
-        assert_eq!(records.len(), 2);
-        assert_eq!(torn, 1);
+        let read = read_all(dir.path()).unwrap();
+        assert_eq!(read.records.len(), 99);
+        assert_eq!(read.damaged.len(), 1);
+        // The clean end (zeros to the end) is not damage.
+        let (dir, _) = hundred_records();
+        let read = read_all(dir.path()).unwrap();
+        assert_eq!((read.records.len(), read.damaged.len()), (100, 0));
+    }
+
+    #[test]
+    fn t10_a_segment_with_a_bad_header_keeps_its_records_and_is_reported() {
+        let (dir, path) = hundred_records();
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[2] ^= 1;
+        fs::write(&path, &bytes).unwrap();
+        let read = read_all(dir.path()).unwrap();
+        assert_eq!((read.records.len(), read.damaged.len()), (100, 1));
     }
 
     #[test]
@@ -464,6 +574,6 @@ mod tests {
         assert_eq!(list_segments(dir.path()).unwrap().len(), 2);
         let removed = j.collect_garbage(n).unwrap();
         assert_eq!(removed.len(), 1);
-        assert_eq!(read_all(dir.path()).unwrap().0.len(), 10);
+        assert_eq!(read_all(dir.path()).unwrap().records.len(), 10);
     }
 }
