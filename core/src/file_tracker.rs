@@ -9,12 +9,13 @@ use crate::model::{validate_bridge_id, NewUsageLog, Usage, UsageLog, UsageStats,
 use crate::options::{Durability, TrackerOptions};
 use crate::rollup::Rollups;
 use crate::state::TrackerState;
+use crate::store::archive::Archive;
 use crate::store::journal::{self, Journal, JournalRecord};
 use crate::store::lock::DirLock;
-use crate::store::snapshot::{self, LoadError, SnapshotData};
+use crate::store::snapshot::{self, ArchiveRef, LoadError, SnapshotData};
 use crate::store::{atomic, jsonl, Layout};
 use crate::telemetry::observe::{self, CallRecord};
-use crate::totals::LogRecord;
+use crate::totals::{LogRecord, Totals};
 use crate::tracker::{InternedLog, UsageTracker};
 use crate::writer::{Cmd, Writer, WriterStart};
 use crossbeam_channel::{unbounded, Sender};
@@ -114,6 +115,7 @@ impl FileBackedTracker {
             shared: shared.clone(),
             rx,
             rollups: recovered.rollups,
+            archive: recovered.archive,
             log_lines: recovered.log_lines,
             log_bytes: recovered.log_bytes,
         });
@@ -422,6 +424,7 @@ impl Drop for FileBackedTracker {
 struct Recovered {
     state: TrackerState,
     rollups: Rollups,
+    archive: Archive,
     notes: Vec<String>,
     wrote_snapshot: bool,
     log_lines: u64,
@@ -464,7 +467,7 @@ fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recove
     };
     let snap = snap.unwrap_or_else(|| SnapshotData {
         next_seq: 1,
-        buckets: Vec::new(),
+        ..SnapshotData::default()
     });
     let watermark = snap.next_seq.max(1);
 
@@ -474,8 +477,21 @@ fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recove
         let id = state.intern(name);
         rollups.add_bucket(id, *hour, *t);
     }
+    let mut archived: Vec<Totals> = Vec::new();
+    for (name, t) in &snap.archived {
+        let id = state.intern(name) as usize;
+        if archived.len() <= id {
+            archived.resize(id + 1, Totals::default());
+        }
+        archived[id].merge(t);
+    }
+    // Closed days stay in their files: only their totals are read here.
+    let archive = Archive::open(layout.rollups_dir(), snap.archive_generation, archived)?;
     state.next_seq = watermark;
-    state.set_totals(rollups.per_bridge(state.interner.len()));
+    state.set_totals(with_archived(
+        rollups.per_bridge(state.interner.len()),
+        &archive.totals,
+    ));
 
     let logs = jsonl::load(&layout.logs(), now_ms)?;
     if logs.malformed > 0 {
@@ -557,6 +573,10 @@ fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recove
             &rollups.sorted(),
             state.next_seq,
             now_ms,
+            ArchiveRef {
+                generation: archive.generation,
+                totals: &archive.totals,
+            },
         );
         atomic::replace_file(&layout.stats(), &bytes, Some(&layout.stats_backup()))?;
     }
@@ -577,11 +597,20 @@ fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recove
     Ok(Recovered {
         state,
         rollups,
+        archive,
         notes,
         wrote_snapshot,
         log_lines,
         log_bytes,
     })
+}
+
+/// Per-bridge totals of the recent rollups plus the archived ones.
+pub(crate) fn with_archived(mut recent: Vec<Totals>, archived: &[Totals]) -> Vec<Totals> {
+    for (slot, t) in recent.iter_mut().zip(archived) {
+        slot.merge(t);
+    }
+    recent
 }
 
 fn record_of_log(state: &mut TrackerState, l: &UsageLog) -> LogRecord {

@@ -14,6 +14,7 @@ pub mod zone;
 
 use crate::error::{Error, Result};
 use crate::model::{UsageStats, UsageStatus};
+use crate::store::archive;
 use crate::store::snapshot::{self, LoadError, SnapshotData};
 use crate::store::{journal, jsonl, Layout};
 use crate::totals::Totals;
@@ -225,7 +226,16 @@ fn read_once(layout: &Layout) -> Result<(History, Option<u64>)> {
     };
     history.snapshot = source;
     let watermark = snap.next_seq.max(1);
-    for (name, hour, t) in &snap.buckets {
+    // Closed days live in the rollup archive the snapshot commits.
+    let mut archived = Vec::new();
+    if snap.archive_generation > 0 {
+        let (hours, bad) = archive::read_committed(&layout.rollups_dir(), snap.archive_generation)?;
+        for why in bad {
+            notes.push(format!("{why}; that day's hours are left out"));
+        }
+        archived = hours;
+    }
+    for (name, hour, t) in snap.buckets.iter().chain(&archived) {
         history.entries.push(HistoryEntry {
             bridge: name.clone(),
             ts_ms: *hour,

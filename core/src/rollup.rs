@@ -54,6 +54,23 @@ impl Rollups {
             .retain(|&(_, hour), _| hour.saturating_add(HOUR_MS) > cutoff_ms);
     }
 
+    /// Buckets of hours before `ms`, sorted by (bridge, hour).
+    pub fn before(&self, ms: i64) -> Vec<(u32, i64, Totals)> {
+        let mut v: Vec<_> = self
+            .buckets
+            .iter()
+            .filter(|(&(_, h), _)| h < ms)
+            .map(|(&(b, h), &t)| (b, h, t))
+            .collect();
+        v.sort_by_key(|&(b, h, _)| (b, h));
+        v
+    }
+
+    /// Drops the buckets of hours before `ms` (once they are archived).
+    pub fn remove_before(&mut self, ms: i64) {
+        self.buckets.retain(|&(_, h), _| h >= ms);
+    }
+
     pub fn clear(&mut self) {
         self.buckets.clear();
     }

@@ -9,10 +9,14 @@ use crate::file_tracker::Shared;
 use crate::options::Durability;
 use crate::rollup::Rollups;
 use crate::state::record_to_log;
+use crate::store::archive::{day_of, Archive, Bucket};
+use crate::store::snapshot::ArchiveRef;
 use crate::store::{atomic, jsonl, snapshot};
 use crate::totals::LogRecord;
+use crate::totals::Totals;
 use crate::tracker::clear_state;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,14 +33,26 @@ pub(crate) struct WriterStart {
     pub shared: Arc<Shared>,
     pub rx: Receiver<Cmd>,
     pub rollups: Rollups,
+    pub archive: Archive,
     pub log_lines: u64,
     pub log_bytes: u64,
+}
+
+/// Day files written for an archive generation its snapshot has not
+/// committed yet.
+struct Staged {
+    generation: u64,
+    totals: Vec<Totals>,
+    days: Vec<i64>,
 }
 
 pub(crate) struct Writer {
     shared: Arc<Shared>,
     rx: Receiver<Cmd>,
+    /// Hourly rollups of the days not archived yet.
     rollups: Rollups,
+    /// Closed days, in files of their own (`store::archive`).
+    archive: Archive,
     /// The writer's copy of the interned bridge names (append-only).
     names: Vec<Arc<str>>,
     /// The previous batch's buffer, swapped back in to avoid reallocating.
@@ -67,6 +83,7 @@ impl Writer {
             shared: s.shared,
             rx: s.rx,
             rollups: s.rollups,
+            archive: s.archive,
             names: Vec::new(),
             spare: Vec::new(),
             appender,
@@ -212,6 +229,14 @@ impl Writer {
     }
 
     fn clear(&mut self, cutoff: Option<i64>) -> Result<()> {
+        // Clearing works on the whole history: the archived days come back
+        // into memory (read before taking the lock), and every one of them
+        // is rewritten with what is left (O(history), as clearing is).
+        let mut archived = Vec::new();
+        let days = self.archive.days();
+        for &day in &days {
+            archived.extend(self.archive.read_day(day)?);
+        }
         let (watermark, kept) = {
             let shared = self.shared.clone();
             let mut g = shared.inner.lock();
@@ -220,6 +245,12 @@ impl Writer {
                 self.rollups.add(r);
             }
             let inner = &mut *g;
+            for (name, hour, t) in &archived {
+                let id = inner.state.intern(name);
+                self.rollups.add_bucket(id, *hour, *t);
+            }
+            self.archive.totals.clear();
+            self.archive.rewrite.extend(days);
             self.sync_names(&inner.state);
             clear_state(&mut inner.state, &mut self.rollups, cutoff);
             let mut text = String::new();
@@ -256,12 +287,40 @@ impl Writer {
             self.roll_if_needed(watermark)?;
         }
         let now = self.shared.clock.now_ms();
-        let bytes = snapshot::encode(&self.names, &self.rollups.sorted(), watermark, now);
+        let today = day_of(now);
+        let staged = self.stage_closed_days(today)?;
+        let (recent, archive) = match &staged {
+            Some(st) => (
+                self.rollups
+                    .sorted()
+                    .into_iter()
+                    .filter(|&(_, h, _)| h >= today)
+                    .collect(),
+                ArchiveRef {
+                    generation: st.generation,
+                    totals: &st.totals,
+                },
+            ),
+            None => (
+                self.rollups.sorted(),
+                ArchiveRef {
+                    generation: self.archive.generation,
+                    totals: &self.archive.totals,
+                },
+            ),
+        };
+        let bytes = snapshot::encode(&self.names, &recent, watermark, now, archive);
         atomic::replace_file(
             &self.shared.layout.stats(),
             &bytes,
             Some(&self.shared.layout.stats_backup()),
         )?;
+        if let Some(st) = staged {
+            // The snapshot committed the staged days.
+            self.rollups.remove_before(today);
+            self.archive.totals = st.totals;
+            self.archive.committed(st.generation, &st.days);
+        }
         let covered = self.prev_watermark;
         self.prev_watermark = watermark;
         let mut g = self.shared.inner.lock();
@@ -269,6 +328,53 @@ impl Writer {
             j.collect_garbage(covered)?;
         }
         Ok(())
+    }
+
+    /// Writes the files of the days before `today` that changed (closed
+    /// days still in the rollups, or days a clear rewrote) for the next
+    /// archive generation. Nothing in memory changes until the snapshot that
+    /// commits them is durable.
+    fn stage_closed_days(&mut self, today: i64) -> Result<Option<Staged>> {
+        let closed = self.rollups.before(today);
+        if closed.is_empty() && self.archive.rewrite.is_empty() {
+            return Ok(None);
+        }
+        let generation = self.archive.generation + 1;
+        let mut totals = self.archive.totals.clone();
+        totals.resize(totals.len().max(self.names.len()), Totals::default());
+        let mut by_day: BTreeMap<i64, Vec<Bucket>> = BTreeMap::new();
+        for &day in &self.archive.rewrite {
+            by_day.insert(day, Vec::new());
+        }
+        for &(b, hour, t) in &closed {
+            totals[b as usize].merge(&t);
+            by_day.entry(day_of(hour)).or_default().push((
+                self.names[b as usize].to_string(),
+                hour,
+                t,
+            ));
+        }
+        let mut days = Vec::with_capacity(by_day.len());
+        for (day, new) in by_day {
+            let mut hours: BTreeMap<(String, i64), Totals> = BTreeMap::new();
+            if !self.archive.rewrite.contains(&day) {
+                // Late events for a closed day: merged into its file.
+                for (name, hour, t) in self.archive.read_day(day)? {
+                    hours.entry((name, hour)).or_default().merge(&t);
+                }
+            }
+            for (name, hour, t) in new {
+                hours.entry((name, hour)).or_default().merge(&t);
+            }
+            let buckets: Vec<Bucket> = hours.into_iter().map(|((n, h), t)| (n, h, t)).collect();
+            self.archive.write_day(day, generation, &buckets)?;
+            days.push(day);
+        }
+        Ok(Some(Staged {
+            generation,
+            totals,
+            days,
+        }))
     }
 
     /// Over the count or byte cap, the file is rewritten with the newest

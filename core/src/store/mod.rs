@@ -7,10 +7,12 @@
 //!   usage-stats.json.bak   the previous snapshot (T10)
 //!   usage-logs.jsonl       one log a line, only with persistLogs (T7)
 //!   journal/seg-*.ubj      write-ahead journal for process/power durability
+//!   rollups/<day>.g<n>.json hourly rollups of closed days (store::archive)
 //!   .lock                  exclusive lock of the owning tracker (T11)
 //! ```
 //! See docs/FORMATS.md for each file's versioned format.
 
+pub mod archive;
 pub mod atomic;
 pub mod journal;
 pub mod jsonl;
@@ -41,6 +43,9 @@ impl Layout {
     }
     pub fn journal_dir(&self) -> PathBuf {
         self.root.join("journal")
+    }
+    pub fn rollups_dir(&self) -> PathBuf {
+        self.root.join("rollups")
     }
     pub fn lock(&self) -> PathBuf {
         self.root.join(".lock")

@@ -1,6 +1,8 @@
 //! `usage-stats.json` (T7): per-bridge stats in the seed's shape, plus what
 //! exact recovery needs: a format version, the next sequence number (the
-//! replay watermark, T9) and the hourly rollups (T5).
+//! replay watermark, T9), the hourly rollups of recent days (T5), the
+//! totals of the days kept in the rollup archive (`store::archive`) and a
+//! checksum over the whole document.
 
 use crate::error::Error;
 use crate::timefmt;
@@ -8,12 +10,14 @@ use crate::totals::Totals;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
-/// The newest version this usagebook reads and writes. Version 2 rollup
-/// rows may carry the three parts; a snapshot with no parts anywhere is
-/// written as version 1, byte for byte as before, so older readers keep
-/// reading it.
-pub const FORMAT_VERSION: u64 = 2;
-/// The version of a snapshot without parts.
+/// The newest version this usagebook reads and writes. Version 3 adds the
+/// `archive` section (closed days live in `rollups/`, only their totals
+/// here); it is written only once a day has been archived. Version 2 rollup
+/// rows may carry the three parts; a snapshot with neither is written as
+/// version 1, as before, so older readers keep reading it.
+pub const FORMAT_VERSION: u64 = 3;
+const VERSION_WITH_PARTS: u64 = 2;
+/// The version of a snapshot without parts or archive.
 const VERSION_WITHOUT_PARTS: u64 = 1;
 
 /// What a snapshot holds, with bridges by name.
@@ -21,40 +25,151 @@ const VERSION_WITHOUT_PARTS: u64 = 1;
 pub struct SnapshotData {
     /// Every log with a lower sequence number is counted in here.
     pub next_seq: u64,
-    /// (bridge, hour start ms, totals of that hour).
+    /// (bridge, hour start ms, totals of that hour): the recent hours.
     pub(crate) buckets: Vec<(String, i64, Totals)>,
+    /// The rollup archive generation this snapshot commits (0: none).
+    pub archive_generation: u64,
+    /// Totals of every archived hour, per bridge.
+    pub(crate) archived: Vec<(String, Totals)>,
 }
 
-/// Serialises a snapshot. `buckets` must be sorted by bridge then hour.
+/// The archive as a snapshot records it: its generation and its totals by
+/// bridge index.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ArchiveRef<'a> {
+    pub generation: u64,
+    pub totals: &'a [Totals],
+}
+
+/// One rollup row: hour, requests, prompt, completion, total, errors, last
+/// use, then the three parts when `with_parts`.
+pub(crate) fn row(hour: i64, t: &Totals, with_parts: bool) -> Value {
+    let mut row = vec![
+        json!(hour),
+        json!(t.requests),
+        json!(t.prompt),
+        json!(t.completion),
+        json!(t.total),
+        json!(t.errors),
+        json!(t.last_used_ms.unwrap_or(hour)),
+    ];
+    if with_parts {
+        row.extend([
+            json!(t.cache_read),
+            json!(t.cache_write),
+            json!(t.reasoning),
+        ]);
+    }
+    Value::Array(row)
+}
+
+/// Reads a row written by [`row`]. `None` for a malformed or impossible
+/// row: no sequence of calls gives more errors than requests, or tokens
+/// without a request (fuzz finding F5).
+pub(crate) fn parse_row(row: &Value, parts_allowed: bool) -> Option<(i64, Totals)> {
+    // hour and last use are epoch ms (i64); the counts are u64 and may be
+    // above i64::MAX (a usage of 2^63 tokens is accepted, so it must read
+    // back, not make the snapshot "corrupt").
+    let a = row.as_array()?;
+    let parts_len = match a.len() {
+        7 => 0,
+        10 if parts_allowed => 3,
+        _ => return None,
+    };
+    let int = |i: usize| a[i].as_i64();
+    let count = |i: usize| a[i].as_u64();
+    let mut parts = [0u64; 3];
+    for (j, part) in parts.iter_mut().enumerate().take(parts_len) {
+        *part = count(7 + j)?;
+    }
+    let t = Totals {
+        requests: count(1)?,
+        prompt: count(2)?,
+        completion: count(3)?,
+        total: count(4)?,
+        errors: count(5)?,
+        last_used_ms: Some(int(6)?),
+        cache_read: parts[0],
+        cache_write: parts[1],
+        reasoning: parts[2],
+    };
+    possible(&t).then_some((int(0)?, t))
+}
+
+/// Totals that some sequence of calls can give.
+pub(crate) fn possible(t: &Totals) -> bool {
+    t.errors <= t.requests
+        && (t.requests > 0
+            || t.prompt == 0
+                && t.completion == 0
+                && t.total == 0
+                && t.cache_read == 0
+                && t.cache_write == 0
+                && t.reasoning == 0)
+}
+
+const SEAL: &[u8] = b",\"checksum\":\"crc32:";
+
+/// Appends `"checksum":"crc32:xxxxxxxx"` to a compact JSON object: the CRC
+/// of the document as it reads without that member.
+pub(crate) fn seal(mut doc: Vec<u8>) -> Vec<u8> {
+    let crc = crc32fast::hash(&doc);
+    if doc.last() == Some(&b'}') {
+        doc.pop();
+        doc.extend_from_slice(SEAL);
+        doc.extend_from_slice(format!("{crc:08x}\"}}").as_bytes());
+    }
+    doc
+}
+
+/// Checks a [`seal`]. `Ok(true)`: sealed and intact; `Ok(false)`: no
+/// checksum (a file of an older version); `Err`: the checksum does not match.
+pub(crate) fn check_seal(bytes: &[u8]) -> std::result::Result<bool, String> {
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    let bytes = &bytes[..end];
+    let tail = SEAL.len() + 8 + 2;
+    if bytes.len() < tail || &bytes[bytes.len() - tail..bytes.len() - 10] != SEAL {
+        return Ok(false);
+    }
+    let hex = &bytes[bytes.len() - 10..bytes.len() - 2];
+    let want = std::str::from_utf8(hex)
+        .ok()
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .ok_or("the checksum is not 8 hex digits")?;
+    let mut body = bytes[..bytes.len() - tail].to_vec();
+    body.push(b'}');
+    if crc32fast::hash(&body) != want || &bytes[bytes.len() - 2..] != b"\"}" {
+        return Err("the checksum does not match the content".into());
+    }
+    Ok(true)
+}
+
+/// Serialises a snapshot. `buckets` must be sorted by bridge then hour;
+/// `archive.totals` is indexed like `names`.
 pub(crate) fn encode(
     names: &[std::sync::Arc<str>],
     buckets: &[(u32, i64, Totals)],
     next_seq: u64,
     now_ms: i64,
+    archive: ArchiveRef<'_>,
 ) -> Vec<u8> {
     let mut per_bridge: Vec<Totals> = vec![Totals::default(); names.len()];
     let mut rollups: Vec<Vec<Value>> = vec![Vec::new(); names.len()];
-    let mut with_parts = false;
+    let with_parts = buckets.iter().any(|(_, _, t)| t.has_parts())
+        || archive.totals.iter().any(Totals::has_parts);
     for &(b, hour, t) in buckets {
         per_bridge[b as usize].merge(&t);
-        let mut row = vec![
-            json!(hour),
-            json!(t.requests),
-            json!(t.prompt),
-            json!(t.completion),
-            json!(t.total),
-            json!(t.errors),
-            json!(t.last_used_ms.unwrap_or(hour)),
-        ];
-        if t.has_parts() {
-            with_parts = true;
-            row.extend([
-                json!(t.cache_read),
-                json!(t.cache_write),
-                json!(t.reasoning),
-            ]);
+        rollups[b as usize].push(row(hour, &t, t.has_parts()));
+    }
+    let mut archived = Map::new();
+    for (i, t) in archive.totals.iter().enumerate().take(names.len()) {
+        if !t.is_empty() {
+            per_bridge[i].merge(t);
+            archived.insert(names[i].to_string(), row(0, t, true));
         }
-        rollups[b as usize].push(Value::Array(row));
     }
     let mut pb = Map::new();
     let mut ru = Map::new();
@@ -68,26 +183,36 @@ pub(crate) fn encode(
             Value::Array(std::mem::take(&mut rollups[i])),
         );
     }
-    let version = if with_parts {
+    let archiving = archive.generation > 0;
+    let version = if archiving {
         FORMAT_VERSION
+    } else if with_parts {
+        VERSION_WITH_PARTS
     } else {
         VERSION_WITHOUT_PARTS
     };
-    let doc = json!({
+    let mut doc = json!({
         "formatVersion": version,
         "perBridge": pb,
         "updatedAt": timefmt::format_iso_ms(now_ms),
         "nextSeq": next_seq,
         "rollups": ru,
     });
-    serde_json::to_vec(&doc).unwrap_or_default()
+    if archiving {
+        doc["archive"] = json!({
+            "generation": archive.generation,
+            "totals": archived,
+        });
+    }
+    seal(serde_json::to_vec(&doc).unwrap_or_default())
 }
 
 /// Why a snapshot file could not be used.
 #[derive(Debug)]
 pub enum LoadError {
     Missing,
-    /// Unreadable: garbage, empty, truncated. The caller moves it aside.
+    /// Unreadable: garbage, empty, truncated, a checksum that does not
+    /// match. The caller moves it aside.
     Corrupt(String),
     /// Written by a newer usagebook: refuse to open, touch nothing.
     Fatal(Error),
@@ -104,12 +229,14 @@ pub fn load(path: &Path) -> std::result::Result<SnapshotData, LoadError> {
             )))
         }
     };
+    let sealed = check_seal(&bytes)
+        .map_err(|why| LoadError::Corrupt(format!("{}: {why}", path.display())))?;
     let v: Value = serde_json::from_slice(&bytes)
         .map_err(|e| LoadError::Corrupt(format!("{} is not valid JSON: {e}", path.display())))?;
-    decode(&v, path)
+    decode(&v, path, sealed)
 }
 
-fn decode(v: &Value, path: &Path) -> std::result::Result<SnapshotData, LoadError> {
+fn decode(v: &Value, path: &Path, sealed: bool) -> std::result::Result<SnapshotData, LoadError> {
     let corrupt = |what: &str| LoadError::Corrupt(format!("{}: {what}", path.display()));
     let obj = v.as_object().ok_or_else(|| corrupt("not a JSON object"))?;
     let version = match obj.get("formatVersion") {
@@ -125,18 +252,22 @@ fn decode(v: &Value, path: &Path) -> std::result::Result<SnapshotData, LoadError
             supported: FORMAT_VERSION,
         }));
     }
+    if version >= 3 && !sealed {
+        return Err(corrupt("the checksum is missing"));
+    }
     let per_bridge = obj
         .get("perBridge")
         .and_then(Value::as_object)
         .ok_or_else(|| corrupt("perBridge is missing"))?;
     let mut data = SnapshotData {
         next_seq: obj.get("nextSeq").and_then(Value::as_u64).unwrap_or(1),
-        buckets: Vec::new(),
+        ..SnapshotData::default()
     };
     if version == 0 {
         // Only totals are known: one bucket at the hour of last use.
         for (name, s) in per_bridge {
             let t = stats_to_totals(s)
+                .filter(possible)
                 .ok_or_else(|| corrupt(&format!("perBridge.{name} is malformed")))?;
             let hour = t.last_used_ms.unwrap_or(0);
             data.buckets.push((name.clone(), hour, t));
@@ -151,40 +282,32 @@ fn decode(v: &Value, path: &Path) -> std::result::Result<SnapshotData, LoadError
         let rows = rows
             .as_array()
             .ok_or_else(|| corrupt("rollups entry is not an array"))?;
-        for row in rows {
-            // hour and last use are epoch ms (i64); the counts are u64 and
-            // may be above i64::MAX (a usage of 2^63 tokens is accepted, so
-            // it must read back, not make the snapshot "corrupt").
-            let bad = || corrupt(&format!("rollups.{name} has a malformed row"));
-            let a = row.as_array().ok_or_else(bad)?;
-            let parts_len = match a.len() {
-                7 => 0,
-                10 if version >= 2 => 3,
-                _ => return Err(bad()),
-            };
-            let int = |i: usize| a[i].as_i64().ok_or_else(bad);
-            let count = |i: usize| a[i].as_u64().ok_or_else(bad);
-            let (hour, last) = (int(0)?, int(6)?);
-            let (req, p, c, t, e) = (count(1)?, count(2)?, count(3)?, count(4)?, count(5)?);
-            let mut parts = [0u64; 3];
-            for (j, part) in parts.iter_mut().enumerate().take(parts_len) {
-                *part = count(7 + j)?;
-            }
-            data.buckets.push((
-                name.clone(),
-                hour,
-                Totals {
-                    requests: req,
-                    prompt: p,
-                    completion: c,
-                    total: t,
-                    errors: e,
-                    last_used_ms: Some(last),
-                    cache_read: parts[0],
-                    cache_write: parts[1],
-                    reasoning: parts[2],
-                },
-            ));
+        for r in rows {
+            let (hour, t) = parse_row(r, version >= VERSION_WITH_PARTS).ok_or_else(|| {
+                corrupt(&format!("rollups.{name} has a malformed or impossible row"))
+            })?;
+            data.buckets.push((name.clone(), hour, t));
+        }
+    }
+    if version >= 3 {
+        let archive = obj
+            .get("archive")
+            .and_then(Value::as_object)
+            .ok_or_else(|| corrupt("archive is missing"))?;
+        data.archive_generation = archive
+            .get("generation")
+            .and_then(Value::as_u64)
+            .filter(|&g| g > 0)
+            .ok_or_else(|| corrupt("archive.generation is not a positive integer"))?;
+        let totals = archive
+            .get("totals")
+            .and_then(Value::as_object)
+            .ok_or_else(|| corrupt("archive.totals is missing"))?;
+        for (name, r) in totals {
+            let (_, t) = parse_row(r, true).ok_or_else(|| {
+                corrupt(&format!("archive.totals.{name} is malformed or impossible"))
+            })?;
+            data.archived.push((name.clone(), t));
         }
     }
     Ok(data)
@@ -237,7 +360,13 @@ mod tests {
     #[test]
     fn t7_without_parts_the_snapshot_is_version_1_as_before() {
         let names: Vec<Arc<str>> = vec!["a".into()];
-        let bytes = encode(&names, &[(0, 3_600_000, totals([0; 3]))], 3, 0);
+        let bytes = encode(
+            &names,
+            &[(0, 3_600_000, totals([0; 3]))],
+            3,
+            0,
+            ArchiveRef::default(),
+        );
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["formatVersion"], 1);
         assert_eq!(
@@ -257,7 +386,7 @@ mod tests {
             (0, 3_600_000, totals([1000, 5000, 20])),
             (1, 0, totals([0; 3])),
         ];
-        let bytes = encode(&names, &buckets, 9, 0);
+        let bytes = encode(&names, &buckets, 9, 0, ArchiveRef::default());
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["formatVersion"], 2);
         assert_eq!(
@@ -290,7 +419,7 @@ mod tests {
             std::fs::write(&p, text).unwrap();
             assert!(matches!(load(&p), Err(LoadError::Corrupt(_))), "{text}");
         }
-        std::fs::write(&p, r#"{"formatVersion":3,"perBridge":{},"rollups":{}}"#).unwrap();
+        std::fs::write(&p, r#"{"formatVersion":4,"perBridge":{},"rollups":{}}"#).unwrap();
         assert!(matches!(load(&p), Err(LoadError::Fatal(_))));
     }
 }
