@@ -24,6 +24,11 @@ pub const MAX_TIMESTAMP_S: f64 = 1e11;
 
 /// Longest id or name (bridge id, trace id, provider, model, profile id,
 /// scope), in bytes of UTF-8.
+/// The largest sequence number (log id) a tracker hands out or reads back.
+/// No tracker records 2^63 events; a larger number in a file is damage,
+/// and taking it would overflow the next number (fuzz finding F2).
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+
 pub const MAX_NAME_BYTES: usize = 4096;
 
 /// Deepest nesting of a JSON value a binding converts (usage, timing,

@@ -267,7 +267,9 @@ pub fn format_log_id(seq: u64, ts_ms: i64) -> String {
 pub fn parse_log_id(id: &str) -> Option<(u64, i64)> {
     let rest = id.strip_prefix("llm_log_")?;
     let (n, ms) = rest.split_once('_')?;
-    Some((n.parse().ok()?, ms.parse().ok()?))
+    let seq: u64 = n.parse().ok()?;
+    (seq <= crate::limits::MAX_SEQ).then_some(())?;
+    Some((seq, ms.parse().ok()?))
 }
 
 /// An owned [`NewUsageLog`], parsed from the JSON a host hands us

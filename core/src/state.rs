@@ -150,7 +150,7 @@ impl TrackerState {
     /// Records an already-stamped log (replay after a restart).
     #[inline]
     pub fn apply(&mut self, rec: LogRecord) {
-        self.next_seq = self.next_seq.max(rec.seq + 1);
+        self.next_seq = self.next_seq.max(rec.seq.saturating_add(1));
         self.per_bridge[rec.bridge() as usize].add(&rec);
         self.overall.add(&rec);
         self.retain(rec);

@@ -87,7 +87,6 @@ fn f1_count_above_i64_max_survives_reopen() {
 /// any debug build of a binding), a wrap in release, where the event is
 /// counted again at every open (issue 11 item 11).
 #[test]
-#[ignore = "open fuzz finding F2 (docs/fuzzing.md): sequence numbers near u64::MAX overflow"]
 fn f2_sequence_number_u64_max_opens_and_counts_once() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::new(dir.path());
@@ -170,7 +169,6 @@ fn f4_a_huge_rate_is_refused_or_priced_finite() {
 /// errors than requests, or tokens without requests, gives stats no
 /// sequence of calls can give (no checksum either: issue 11 item 6).
 #[test]
-#[ignore = "open fuzz finding F5 (docs/fuzzing.md): impossible snapshot rows are taken as they are"]
 fn f5_impossible_snapshot_rows_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::new(dir.path());
@@ -193,7 +191,6 @@ fn f5_impossible_snapshot_rows_are_refused() {
 /// `swap_remove`: the unknown ones come back in another order, and a line
 /// written, read and written again changes.
 #[test]
-#[ignore = "open fuzz finding F6 (docs/fuzzing.md, minor): unknown fields of an event change order"]
 fn f6_unknown_event_fields_keep_their_order() {
     for line in read("f6-unknown-fields-order.jsonl").lines() {
         let once = Event::from_line(line.as_bytes()).unwrap().to_line();
@@ -208,7 +205,6 @@ fn f6_unknown_event_fields_keep_their_order() {
 /// form as another number. The same holds for timings, timestamps, costs
 /// and durations in every JSON form.
 #[test]
-#[ignore = "open fuzz finding F7 (docs/fuzzing.md, minor): JSON floats do not round-trip exactly"]
 fn f7_json_floats_round_trip() {
     let text = read("f7-float-roundtrip-ledger-event.json");
     let ev = usagebook_core::ledger::LedgerEvent::from_json_str(&text, 1_767_225_600.0).unwrap();

@@ -7,15 +7,14 @@ use std::sync::OnceLock;
 use usagebook_core::eventlog::Tokens;
 use usagebook_core::{Cost, TokenUsage, UsageStats};
 
-/// Findings of these fuzzers that are still open in core (docs/fuzzing.md
-/// lists each, with its `#[ignore]`d regression test in
-/// core/tests/fuzz_regressions.rs). By default an input that hits one is
-/// not held against the run, so that a short run in CI looks for *new*
-/// bugs; `USAGEBOOK_FUZZ_STRICT=1` checks them too. When a finding is fixed,
-/// delete its filter here and un-ignore its test.
+/// Findings of these fuzzers, all fixed in core now (docs/fuzzing.md lists
+/// each, with its regression test in core/tests/fuzz_regressions.rs). The
+/// filters below let an input that hits one pass when
+/// `USAGEBOOK_FUZZ_LENIENT=1` is set (to look for new bugs on an old
+/// build); by default every invariant is checked.
 pub fn strict() -> bool {
     static S: OnceLock<bool> = OnceLock::new();
-    *S.get_or_init(|| std::env::var_os("USAGEBOOK_FUZZ_STRICT").is_some_and(|v| v == "1"))
+    *S.get_or_init(|| std::env::var_os("USAGEBOOK_FUZZ_LENIENT").is_none_or(|v| v != "1"))
 }
 
 /// F3 (open): a price file's `provider_specific_entry` multipliers and
@@ -391,7 +390,7 @@ pub fn near_max_seq(base: &Path) -> bool {
             }
         }
     }
-    journal::read_all(&layout.journal_dir()).is_ok_and(|(recs, _)| recs.iter().any(|r| near(r.seq)))
+    journal::read_all(&layout.journal_dir()).is_ok_and(|r| r.records.iter().any(|r| near(r.seq)))
 }
 
 /// F7 (open, minor): serde_json is built without its `float_roundtrip`

@@ -343,23 +343,23 @@ impl Event {
         let Value::Object(mut o) = v else {
             return Err(Error::invalid("an event must be a JSON object"));
         };
-        let id = match o.remove("id") {
+        let id = match o.shift_remove("id") {
             Some(Value::String(s)) => Uuid::try_parse(&s)
                 .map_err(|_| Error::invalid(format!("id {s:?} is not a UUID")))?,
             _ => return Err(Error::invalid("id is missing or not a string")),
         };
-        let occurred_at_ns = match o.remove("occurred_at") {
+        let occurred_at_ns = match o.shift_remove("occurred_at") {
             Some(Value::String(s)) => rfc3339::parse_ns(&s)
                 .ok_or_else(|| Error::invalid(format!("occurred_at {s:?} is not RFC 3339")))?,
             _ => return Err(Error::invalid("occurred_at is missing or not a string")),
         };
-        let kind = match o.remove("event") {
+        let kind = match o.shift_remove("event") {
             Some(Value::String(s)) => EventKind::parse(&s),
             _ => return Err(Error::invalid("event is missing or not a string")),
         };
         let segment_id = opt_string(&mut o, "segment_id")?;
         let source = opt_string(&mut o, "source")?.map(|s| Source::parse(&s));
-        let records = match o.remove("records") {
+        let records = match o.shift_remove("records") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) => a.into_iter().map(record).collect::<Result<Vec<_>>>()?,
             Some(_) => return Err(Error::invalid("records must be an array")),
@@ -367,7 +367,7 @@ impl Event {
         let bridge = opt_string(&mut o, "bridge")?;
         let provider = opt_string(&mut o, "provider")?;
         let model = opt_string(&mut o, "model")?;
-        let tokens = match o.remove("tokens") {
+        let tokens = match o.shift_remove("tokens") {
             None | Some(Value::Null) => None,
             Some(Value::Object(t)) => {
                 // `cached` is the name cache reads had before cache writes
@@ -432,7 +432,7 @@ fn record(v: Value) -> Result<RecordSnapshot> {
 }
 
 fn opt_string(o: &mut Map<String, Value>, k: &str) -> Result<Option<String>> {
-    match o.remove(k) {
+    match o.shift_remove(k) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(Error::invalid(format!("{k} must be a string"))),
@@ -440,7 +440,7 @@ fn opt_string(o: &mut Map<String, Value>, k: &str) -> Result<Option<String>> {
 }
 
 fn opt_f64(o: &mut Map<String, Value>, k: &str) -> Result<Option<f64>> {
-    match o.remove(k) {
+    match o.shift_remove(k) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
             Some(f) if f.is_finite() => Ok(Some(f)),

@@ -221,6 +221,9 @@ fn decode_common(p: &[u8], at: usize) -> Option<JournalRecord> {
     let bridge = std::str::from_utf8(p.get(at + 3..at + 3 + blen)?)
         .ok()?
         .to_string();
+    if u(0) > crate::limits::MAX_SEQ {
+        return None;
+    }
     Some(JournalRecord {
         seq: u(0),
         ts_ms: u(8) as i64,

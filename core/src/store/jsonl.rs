@@ -172,7 +172,7 @@ fn parse_canonical(line: &[u8]) -> Option<UsageLog> {
     }
     let mut c = Cur(line);
     c.lit(b"{\"id\":\"llm_log_")?;
-    let seq = c.uint()?;
+    let seq = c.uint().filter(|&s| s <= crate::limits::MAX_SEQ)?;
     c.lit(b"_")?;
     let _id_ms = c.uint()?;
     c.lit(b"\",\"timestamp\":\"")?;

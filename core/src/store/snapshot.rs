@@ -260,7 +260,13 @@ fn decode(v: &Value, path: &Path, sealed: bool) -> std::result::Result<SnapshotD
         .and_then(Value::as_object)
         .ok_or_else(|| corrupt("perBridge is missing"))?;
     let mut data = SnapshotData {
-        next_seq: obj.get("nextSeq").and_then(Value::as_u64).unwrap_or(1),
+        next_seq: match obj.get("nextSeq") {
+            None => 1,
+            Some(n) => n
+                .as_u64()
+                .filter(|&n| n <= crate::limits::MAX_SEQ)
+                .ok_or_else(|| corrupt("nextSeq is not a sequence number"))?,
+        },
         ..SnapshotData::default()
     };
     if version == 0 {
