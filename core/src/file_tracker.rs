@@ -493,7 +493,10 @@ fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recove
         &archive.totals,
     ));
 
-    let logs = jsonl::load(&layout.logs(), now_ms)?;
+    // Only the end of the log: the logs to retain and those past the
+    // watermark (open costs O(maxLogs), whatever the file's size).
+    let keep = if opts.persist_logs { opts.max_logs } else { 0 };
+    let logs = jsonl::load_tail(&layout.logs(), watermark, keep, now_ms)?;
     if logs.malformed > 0 {
         notes.push(format!(
             "skipped {} malformed lines in usage-logs.jsonl",

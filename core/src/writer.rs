@@ -276,13 +276,24 @@ impl Writer {
                 self.log_lines = text.lines().count() as u64;
                 self.log_bytes = text.len() as u64;
             } else if !self.unwritten.is_empty() {
-                app.append(&self.unwritten)?;
-                self.log_lines += self.unwritten.lines().count() as u64;
-                self.log_bytes += self.unwritten.len() as u64;
-                self.unwritten.clear();
+                let cap = self.shared.opts.max_log_bytes;
+                if cap.is_some_and(|c| self.log_bytes + self.unwritten.len() as u64 > c) {
+                    // Appending would pass maxLogBytes: the file is rewritten
+                    // with the newest retained logs instead, so the cap holds
+                    // at every moment, not only after the batch (issue 11 #9).
+                    self.roll(watermark)?;
+                    self.unwritten.clear();
+                } else {
+                    app.append(&self.unwritten)?;
+                    self.log_lines += self.unwritten.lines().count() as u64;
+                    self.log_bytes += self.unwritten.len() as u64;
+                    self.unwritten.clear();
+                }
             }
-            if self.shared.opts.durability != Durability::Interval {
-                app.sync()?;
+            if let Some(app) = self.appender.as_mut() {
+                if self.shared.opts.durability != Durability::Interval {
+                    app.sync()?;
+                }
             }
             self.roll_if_needed(watermark)?;
         }
@@ -391,6 +402,12 @@ impl Writer {
         if !over_count && !over_bytes {
             return Ok(());
         }
+        self.roll(watermark)
+    }
+
+    /// Rewrites the file with the newest retained logs that fit in 3/4 of
+    /// the byte cap (all retained ones without a cap).
+    fn roll(&mut self, watermark: u64) -> Result<()> {
         // Copy the retained records under the lock, encode outside it.
         let records: Vec<LogRecord> = {
             let shared = self.shared.clone();

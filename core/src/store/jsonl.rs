@@ -46,12 +46,78 @@ fn scan(path: &Path, repair_at: Option<i64>) -> Result<LoadedLogs> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LoadedLogs::default()),
         Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
     };
-    let mut out = LoadedLogs {
-        logs: Vec::with_capacity(bytes.len() / 160),
-        ..LoadedLogs::default()
+    let region = parse_region(&bytes);
+    finish(path, &bytes, 0, region, repair_at)
+}
+
+/// Reads only the end of the log: every line from the last `keep` logs
+/// below `watermark` on (the logs a restart retains, and every log the
+/// snapshot does not count yet). Opening costs O(`maxLogs`), not the
+/// size of the file (issue 11 #10). The log is written in sequence order,
+/// so once `keep` lines below the watermark (and at least one) are in
+/// hand, everything before them is older still. A torn tail is handled
+/// as [`load`] does; `line_count` is exact when the whole file was read,
+/// an estimate from the mean line length otherwise.
+pub fn load_tail(path: &Path, watermark: u64, keep: usize, now_ms: i64) -> Result<LoadedLogs> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LoadedLogs::default()),
+        Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
     };
-    let mut good_end = 0usize; // byte offset just past the last valid line
-    let mut pending_bad = 0usize; // malformed lines after the last valid one
+    let ctx = |e| Error::io(format!("reading {}", path.display()), e);
+    let len = f.metadata().map_err(ctx)?.len();
+    let mut chunk: u64 = 256 << 10;
+    loop {
+        let start = len.saturating_sub(chunk);
+        let mut bytes = Vec::with_capacity((len - start) as usize);
+        f.seek(SeekFrom::Start(start)).map_err(ctx)?;
+        (&mut f)
+            .take(len - start)
+            .read_to_end(&mut bytes)
+            .map_err(ctx)?;
+        // Past a cut, the first (partial) line belongs to the part not read.
+        let skip = if start == 0 {
+            0
+        } else {
+            match memchr_newline(&bytes) {
+                Some(i) => i + 1,
+                None => bytes.len(),
+            }
+        };
+        let region = parse_region(&bytes[skip..]);
+        let below = region.logs.iter().filter(|l| l.seq < watermark).count();
+        if start == 0 || below >= keep.max(1) {
+            let base = start + skip as u64;
+            let parsed = (region.logs.len() + region.malformed) as u64;
+            let mut out = finish(path, &bytes[skip..], base, region, Some(now_ms))?;
+            if base > 0 && parsed > 0 {
+                let mean = (len - base) / parsed;
+                out.line_count = parsed + base / mean.max(1);
+            }
+            return Ok(out);
+        }
+        chunk = chunk.saturating_mul(4);
+    }
+}
+
+/// What one pass over whole lines found.
+struct Region {
+    logs: Vec<UsageLog>,
+    malformed: usize,
+    /// Offset just past the last valid line.
+    good_end: usize,
+    /// Malformed lines after the last valid one (a torn or garbage tail).
+    pending_bad: usize,
+}
+
+fn parse_region(bytes: &[u8]) -> Region {
+    let mut r = Region {
+        logs: Vec::with_capacity(bytes.len() / 160),
+        malformed: 0,
+        good_end: 0,
+        pending_bad: 0,
+    };
     let mut start = 0usize;
     while start < bytes.len() {
         let (line, next, complete) = match memchr_newline(&bytes[start..]) {
@@ -61,17 +127,35 @@ fn scan(path: &Path, repair_at: Option<i64>) -> Result<LoadedLogs> {
         let parsed = if complete { parse_line(line) } else { None };
         match parsed {
             Some(log) => {
-                out.logs.push(log);
-                out.malformed += pending_bad;
-                pending_bad = 0;
-                good_end = next;
+                r.logs.push(log);
+                r.malformed += r.pending_bad;
+                r.pending_bad = 0;
+                r.good_end = next;
             }
             None if line.iter().all(u8::is_ascii_whitespace) && complete => {}
-            None => pending_bad += 1,
+            None => r.pending_bad += 1,
         }
         start = next;
     }
-    let torn_tail = good_end < bytes.len() && pending_bad > 0;
+    r
+}
+
+/// `bytes` is the file from offset `base` to its end.
+fn finish(
+    path: &Path,
+    bytes: &[u8],
+    base: u64,
+    r: Region,
+    repair_at: Option<i64>,
+) -> Result<LoadedLogs> {
+    let mut out = LoadedLogs {
+        line_count: (r.logs.len() + r.malformed) as u64,
+        logs: r.logs,
+        malformed: r.malformed,
+        ..LoadedLogs::default()
+    };
+    let good_end = r.good_end;
+    let torn_tail = good_end < bytes.len() && r.pending_bad > 0;
     if torn_tail {
         out.skipped_tail_bytes = (bytes.len() - good_end) as u64;
     }
@@ -85,15 +169,14 @@ fn scan(path: &Path, repair_at: Option<i64>) -> Result<LoadedLogs> {
             .write(true)
             .open(path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        f.set_len(good_end as u64)
+        f.set_len(base + good_end as u64)
             .and_then(|_| f.sync_all())
             .map_err(|e| Error::io(format!("truncating torn tail of {}", path.display()), e))?;
         out.tail_saved_to = Some(aside);
-        out.byte_len = good_end as u64;
+        out.byte_len = base + good_end as u64;
     } else {
-        out.byte_len = bytes.len() as u64;
+        out.byte_len = base + bytes.len() as u64;
     }
-    out.line_count = (out.logs.len() + out.malformed) as u64;
     Ok(out)
 }
 
