@@ -171,7 +171,7 @@ impl NativeTracker {
 
     #[napi(factory, catch_unwind)]
     pub fn noop() -> NativeTracker {
-        Self::wrap(Core::NoOp(NoOpTracker), None)
+        Self::wrap(Core::NoOp(NoOpTracker::new()), None)
     }
 
     fn wrap(core: Core, clock: Option<ManualClock>) -> NativeTracker {

@@ -13,7 +13,9 @@ const { tmpDir, json } = require('./helpers');
 const dir = path.join(__dirname, '..', '..', 'tests', 'vectors');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 
-const ERROR_CODES = { invalid_argument: 'USAGEBOOK_INVALID_ARGUMENT' };
+const ERROR_CODES = { invalid_argument: 'USAGEBOOK_INVALID_ARGUMENT', closed: 'USAGEBOOK_CLOSED' };
+// Bad input is a TypeError, as Node's own argument checks; the rest are Errors.
+const isKind = (e, kind) => e.code === ERROR_CODES[kind] && (kind !== 'invalid_argument' || e instanceof TypeError);
 
 function assertStats(got, want, ctx) {
   const g = json(got);
@@ -36,20 +38,31 @@ async function run(v, make, t) {
         if (step.error) {
           assert.throws(
             () => tracker.trackUsage(step.log),
-            (e) => e instanceof TypeError && e.code === ERROR_CODES[step.error],
+            (e) => isKind(e, step.error),
             ctx,
           );
         } else {
           tracker.trackUsage(step.log);
         }
         break;
+      case 'close':
+        await tracker.close();
+        break;
       case 'clear':
         tracker.clearLogs(step.olderThan === null || step.olderThan === undefined ? undefined : new Date(step.olderThan));
         break;
       case 'stats':
+        if (step.error) {
+          assert.throws(() => tracker.getUsageStats(step.bridgeId ?? undefined), (e) => isKind(e, step.error), ctx);
+          break;
+        }
         assertStats(tracker.getUsageStats(step.bridgeId ?? undefined), step.expect, ctx);
         break;
       case 'logs': {
+        if (step.error) {
+          assert.throws(() => tracker.getUsageLogs(step.bridgeId ?? undefined), (e) => isKind(e, step.error), ctx);
+          break;
+        }
         const logs = tracker.getUsageLogs(step.bridgeId ?? undefined);
         for (const l of logs) assert.ok(l.timestamp instanceof Date, `${ctx}: timestamp must be a Date`);
         assert.deepEqual(json(logs), step.expect, ctx);

@@ -505,7 +505,7 @@ impl NoOp {
     #[new]
     #[pyo3(text_signature = "()")]
     fn new() -> PyClassInitializer<Self> {
-        PyClassInitializer::from(Tracker::new(Core::NoOp(Arc::new(CoreNoOp)), false))
+        PyClassInitializer::from(Tracker::new(Core::NoOp(Arc::new(CoreNoOp::new())), false))
             .add_subclass(NoOp)
     }
 }

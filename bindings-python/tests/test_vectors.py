@@ -111,6 +111,12 @@ def run_vector(path: Path) -> None:
         elif op == "clear":
             older = step.get("olderThan")
             tracker.clear_logs(None if older is None else from_ms(older))
+        elif op == "close":
+            tracker.close()
+        elif op in ("stats", "logs") and "error" in step:
+            call = tracker.get_usage_stats if op == "stats" else tracker.get_usage_logs
+            with pytest.raises(ERRORS[step["error"]]):
+                call(step.get("bridgeId"))
         elif op == "stats":
             check_stats(tracker.get_usage_stats(step.get("bridgeId")), step["expect"], ctx)
         elif op == "logs":

@@ -267,13 +267,30 @@ pub(crate) fn clear_state(
     }
 }
 
-/// Records nothing and always reports empty stats (T12).
+/// Records nothing and always reports empty stats (T12). Like every
+/// tracker, it refuses calls after `close()` (issue 11 #11: Python's took
+/// them, Node's refused).
 #[derive(Debug, Default)]
-pub struct NoOpTracker;
+pub struct NoOpTracker {
+    closed: std::sync::atomic::AtomicBool,
+}
 
 impl NoOpTracker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn open(&self) -> Result<()> {
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Same contract as [`InMemoryTracker::intern_bridge`]; every handle is 0.
     pub fn intern_bridge(&self, bridge_id: &str) -> Result<u32> {
+        self.open()?;
         validate_bridge_id(bridge_id).map(|_| 0)
     }
 
@@ -285,6 +302,7 @@ impl NoOpTracker {
         duration_ms: Option<f64>,
         _status: UsageStatus,
     ) -> Result<()> {
+        self.open()?;
         match duration_ms {
             Some(d) if !d.is_finite() || d < 0.0 => Err(Error::invalid(format!(
                 "durationMs must be a finite number >= 0, got {d}"
@@ -304,27 +322,31 @@ impl NoOpTracker {
 
 impl UsageTracker for NoOpTracker {
     fn track(&self, log: &NewUsageLog<'_>) -> Result<()> {
+        self.open()?;
         // Same contract as the others: bad input is still refused.
         log.validate()
     }
     fn logs(&self, _: Option<&str>) -> Result<Vec<UsageLog>> {
-        Ok(Vec::new())
+        self.open().map(|_| Vec::new())
     }
     fn stats(&self, _: Option<&str>) -> Result<UsageStats> {
-        Ok(UsageStats::default())
+        self.open().map(|_| UsageStats::default())
     }
     fn clear_logs(&self, _: Option<i64>) -> Result<()> {
-        Ok(())
+        self.open()
     }
     fn flush(&self) -> Result<()> {
-        Ok(())
+        self.open()
     }
     fn close(&self) -> Result<()> {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
         Ok(())
     }
     fn health(&self) -> Health {
         Health {
             kind: "noop",
+            closed: self.closed.load(std::sync::atomic::Ordering::Acquire),
             ..Health::default()
         }
     }

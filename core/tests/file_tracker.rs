@@ -358,6 +358,26 @@ fn t11_a_second_tracker_on_the_directory_is_refused() {
         .unwrap();
 }
 
+/// Issue 11 #11: deleting `.lock` under an open tracker used to let a
+/// second opener in (it made a new `.lock` and locked that).
+#[test]
+fn t11_a_deleted_lock_file_does_not_let_a_second_tracker_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let t = open(dir.path(), opts(), &clock);
+    std::fs::remove_file(dir.path().join("llm-usage/.lock")).unwrap();
+    let err = FileBackedTracker::open(dir.path(), opts())
+        .err()
+        .expect("a second tracker opened the directory");
+    assert!(matches!(err, Error::Locked(_)), "{err}");
+    t.close().unwrap();
+    drop(t);
+    FileBackedTracker::open(dir.path(), opts())
+        .unwrap()
+        .close()
+        .unwrap();
+}
+
 #[test]
 fn x2_health_reports_queue_and_flushes() {
     let dir = tempfile::tempdir().unwrap();

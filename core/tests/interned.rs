@@ -91,7 +91,7 @@ fn x1_bad_handle_duration_or_name_records_nothing() {
 
 #[test]
 fn t12_noop_interned_records_nothing_but_still_validates() {
-    let t = NoOpTracker;
+    let t = NoOpTracker::new();
     let h = t.intern_bridge("a").unwrap();
     t.track_interned(h, usage(1, 1), None, UsageStatus::Success)
         .unwrap();
@@ -232,7 +232,7 @@ fn x1_one_bad_log_refuses_the_whole_batch() {
     // The no-op tracker has no handles to check, but still checks values.
     let mut bad_duration = batch_of(&[0, 0]);
     bad_duration[1].duration_ms = Some(f64::NAN);
-    assert!(NoOpTracker.track_interned_batch(&bad_duration).is_err());
+    assert!(NoOpTracker::new().track_interned_batch(&bad_duration).is_err());
     let dir = tempfile::tempdir().unwrap();
     let f = open(dir.path(), Durability::Interval, &clock);
     assert!(f.track_interned_batch(&batch).is_err());

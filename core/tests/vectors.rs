@@ -49,7 +49,7 @@ fn run(path: &std::path::Path) {
         "memory" => {
             Box::new(InMemoryTracker::with_clock(max_logs, Arc::new(clock.clone())).unwrap())
         }
-        "noop" => Box::new(NoOpTracker),
+        "noop" => Box::new(NoOpTracker::new()),
         other => panic!("{name}: unknown tracker {other}"),
     };
     for (i, step) in v["steps"].as_array().unwrap().iter().enumerate() {
@@ -69,6 +69,15 @@ fn run(path: &std::path::Path) {
                 }
             }
             "clear" => tracker.clear_logs(step["olderThan"].as_i64()).unwrap(),
+            "close" => tracker.close().unwrap(),
+            "stats" | "logs" if step.get("error").is_some() => {
+                let err = match step["op"].as_str() {
+                    Some("stats") => tracker.stats(bridge).err(),
+                    _ => tracker.logs(bridge).err(),
+                };
+                let err = err.unwrap_or_else(|| panic!("{ctx}: expected an error"));
+                assert_eq!(error_kind(&err), step["error"], "{ctx}: {err}");
+            }
             "stats" => {
                 let got = tracker.stats(bridge).unwrap().to_json();
                 assert_stats_eq(&got, &step["expect"], &ctx);

@@ -251,7 +251,7 @@ pub unsafe extern "C" fn usagebook_tracker_open_noop(
 ) -> usagebook_status {
     ffi_guard!({
         let out = out_arg(out, "out")?;
-        handle_out(out, Box::new(NoOpTracker))
+        handle_out(out, Box::new(NoOpTracker::new()))
     })
 }
 

@@ -195,6 +195,10 @@ static void run_vector(const char *path, const jval *v, int scalar) {
       }
       const char *want = err && err->type == J_STR ? err->str : "ok";
       CHECK(strcmp(error_kind(got), want) == 0, "%s: got %s, want %s", ctx, error_kind(got), want);
+    } else if (strcmp(op->str, "close") == 0) {
+      /* In C, close also frees the handle: nothing can follow it. */
+      CHECK_STATUS(usagebook_tracker_close(t), USAGEBOOK_OK);
+      return;
     } else if (strcmp(op->str, "clear") == 0) {
       const jval *older = json_get(step, "olderThan");
       int64_t cutoff = older && older->type == J_NUM ? (int64_t)older->num : -1;
