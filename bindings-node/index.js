@@ -12,7 +12,7 @@
 const native = require('./native.js');
 
 const { NativeTracker } = native;
-const { usageJson, cost, Prices, show, invalid } = require('./usage.js');
+const { usageJson, stringify, checkText, cost, Prices, show, invalid } = require('./usage.js');
 
 /** The package version (= the crate version, B5). */
 const VERSION = native.VERSION;
@@ -77,7 +77,7 @@ function bridgeArg(bridgeId, method) {
   if (typeof bridgeId !== 'string') {
     throw invalid(`${method}: bridgeId must be a string, got ${show(bridgeId)}`);
   }
-  return bridgeId;
+  return checkText(bridgeId, method, 'bridgeId');
 }
 
 // Options as the core's JSON (the core names unknown keys and wrong types).
@@ -104,7 +104,7 @@ function optionsArg(options, where) {
   if (clock !== undefined && (typeof clock !== 'number' || !Number.isFinite(clock))) {
     throw invalid(`${where}: __testClockMs must be a finite number`);
   }
-  return [JSON.stringify(copy), clock];
+  return [stringify(copy, where, 'options'), clock];
 }
 
 // Best-effort final flush at normal process (or worker) exit (T8).
@@ -255,6 +255,8 @@ class Tracker {
   }
 
   #intern(bridgeId) {
+    // Once per distinct id (then cached by the string): off the hot path.
+    checkText(bridgeId, 'trackUsage', 'bridgeId');
     let h;
     try {
       h = this.#native.intern(bridgeId);
@@ -479,6 +481,7 @@ class FileBackedLlmUsageTracker extends Tracker {
     if (typeof baseDir !== 'string' || baseDir.length === 0) {
       throw invalid(`FileBackedLlmUsageTracker: baseDir must be a non-empty string, got ${show(baseDir)}`);
     }
+    checkText(baseDir, 'FileBackedLlmUsageTracker', 'baseDir');
     const [json, clock] = optionsArg(options, 'FileBackedLlmUsageTracker');
     let t;
     try {

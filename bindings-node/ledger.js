@@ -10,7 +10,7 @@
 // pool, so the event loop keeps running.
 
 const { NativeLedger } = require('./native.js');
-const { usageOf, stringify, nativePrices, Prices, show, invalid } = require('./usage.js');
+const { usageOf, stringify, checkText, nativePrices, Prices, show, invalid } = require('./usage.js');
 
 const INVALID_ARGUMENT = 'USAGEBOOK_INVALID_ARGUMENT';
 const CLOSED = 'USAGEBOOK_CLOSED';
@@ -182,7 +182,12 @@ function eventJson(ev, where) {
       }
     } else if (typeof v === 'number' && !Number.isFinite(v)) {
       throw invalid(`${where}: ${key} must be a finite number, got ${v}`);
+    } else if (typeof v === 'bigint') {
+      throw invalid(`${where}: ${key} must be a number, got ${show(v)}`);
     } else {
+      // Named as the caller wrote it (the JSON check below names the
+      // core's snake_case field).
+      if (typeof v === 'string') checkText(v, where, key);
       out[to] = v;
     }
   }
@@ -193,11 +198,12 @@ function eventJson(ev, where) {
 function optString(v, field, where) {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw invalid(`${where}: ${field} must be a string, got ${show(v)}`);
-  return v;
+  return checkText(v, where, field);
 }
 
 function reqString(v, field, where) {
   if (typeof v !== 'string' || v.length === 0) throw invalid(`${where}: ${field} must be a non-empty string, got ${show(v)}`);
+  checkText(v, where, field);
   return v;
 }
 
@@ -232,7 +238,7 @@ function ledgerOptions(options) {
     if (typeof v === 'number' && !Number.isFinite(v)) throw invalid(`${where}: option ${key} must be a finite number, got ${v}`);
     copy[key] = v;
   }
-  return [JSON.stringify(copy), prices, registry];
+  return [stringify(copy, where, 'options'), prices, registry];
 }
 
 // Ledgers still open at process exit are closed (their queue drained) on
@@ -344,6 +350,7 @@ class Ledger {
     if (typeof path !== 'string' || path.length === 0) {
       throw invalid(`Ledger: path must be a non-empty string, got ${show(path)}`);
     }
+    checkText(path, 'Ledger', 'path');
     const [json, prices, registry] = ledgerOptions(options);
     this.#native = call('Ledger', () => NativeLedger.open(path, json, prices, registry));
     this.#strict = this.#native.mode === 'strict_budget';

@@ -45,16 +45,32 @@ function usageOf(usage) {
 }
 
 /**
+ * A string the core can take: well-formed UTF-16. A lone surrogate has no
+ * UTF-8 form; napi would turn it into U+FFFD (so "a\ud800" and "a\udfff"
+ * would be one bridge) and JSON into an escape the core refuses (issue 11).
+ */
+function checkText(s, where, field) {
+  if (!s.isWellFormed()) {
+    throw invalid(`${where}: ${field} is not valid Unicode: it holds a lone surrogate`);
+  }
+  return s;
+}
+
+/**
  * JSON text of a usage value (or a whole response) for the core. Numbers
- * must be finite (JSON would turn NaN into null, "absent"); a bigint or a
- * cycle is a TypeError naming `where`.
+ * must be finite (JSON would turn NaN into null, "absent"); a bigint, a
+ * lone surrogate or a cycle is a TypeError naming `where`.
  */
 function stringify(value, where, name) {
   try {
     return JSON.stringify(value, (k, v) => {
+      const field = `${name}${k ? `.${k}` : ''}`;
       if (typeof v === 'number' && !Number.isFinite(v)) {
-        throw invalid(`${where}: ${name}${k ? `.${k}` : ''} must be a finite number, got ${v}`);
+        throw invalid(`${where}: ${field} must be a finite number, got ${v}`);
       }
+      if (typeof v === 'bigint') throw invalid(`${where}: ${field} must be a number, got ${show(v)}`);
+      if (typeof v === 'string') checkText(v, where, field);
+      if (k) checkText(k, where, `a key of ${name}`);
       return v;
     });
   } catch (e) {
@@ -188,4 +204,4 @@ function cost(model, usage, options) {
 
 // `show` and `invalid` are the facade's one way to name a bad value and
 // raise it (index.js and ledger.js use them too).
-module.exports = { usageJson, usageOf, stringify, nativePrices, cost, Prices, show, invalid };
+module.exports = { usageJson, usageOf, stringify, checkText, nativePrices, cost, Prices, show, invalid };

@@ -119,7 +119,7 @@ test('U4 X1 bad arguments are TypeErrors naming what is wrong; an unrecognised u
   assert.throws(() => cost('gpt-4o', sdk.openaiChat, { at: 'yesterday' }), isInvalid(/at must be/));
   assert.throws(() => cost('gpt-4o', { prompt_tokens: -1 }), isInvalid(/prompt_tokens/));
   assert.throws(() => cost('gpt-4o', { prompt_tokens: NaN }), isInvalid(/prompt_tokens/));
-  assert.throws(() => cost('gpt-4o', { prompt_tokens: 10n }), isInvalid(/JSON/));
+  assert.throws(() => cost('gpt-4o', { prompt_tokens: 10n }), isInvalid(/prompt_tokens must be a number, got 10n \(a bigint\)/));
   const cyclic = { prompt_tokens: 1 };
   cyclic.self = cyclic;
   assert.throws(() => cost('gpt-4o', cyclic), isInvalid(/JSON/));

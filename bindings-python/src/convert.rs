@@ -42,12 +42,28 @@ pub(crate) fn is_int(v: &Bound<'_, PyAny>) -> bool {
         || (v.is_instance_of::<PyInt>() && !v.is_instance_of::<PyBool>())
 }
 
+/// A `str` as UTF-8, or `InvalidArgumentError` naming `field`: a lone
+/// surrogate (`"\ud800"`) has no UTF-8 form, and Python's own
+/// `UnicodeEncodeError` would name no field (issue 11 #11).
+pub fn text<'a>(s: &'a Bound<'_, PyString>, field: &str) -> PyResult<Cow<'a, str>> {
+    s.to_cow().map_err(|_| {
+        let at = s
+            .to_string_lossy()
+            .chars()
+            .position(|c| c == '\u{fffd}')
+            .map_or(String::new(), |i| format!(" at index {i}"));
+        invalid(format!(
+            "{field} is not valid Unicode: it holds a lone surrogate{at}"
+        ))
+    })
+}
+
 /// A non-empty `str` bridge id.
 #[inline]
 pub fn bridge_id<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, str>> {
     match obj.cast::<PyString>() {
         Ok(s) => {
-            let s = s.to_cow().map_err(|e| invalid(format!("bridge_id: {e}")))?;
+            let s = text(s, "bridge_id")?;
             if s.is_empty() {
                 return Err(invalid("bridge_id must be a non-empty str"));
             }
@@ -67,7 +83,7 @@ pub fn bridge_filter<'a>(obj: Option<&'a Bound<'_, PyAny>>) -> PyResult<Option<C
         Some(o) if o.is_none() => Ok(None),
         Some(o) => match o.cast::<PyString>() {
             Ok(s) => Ok(Some(
-                s.to_cow().map_err(|e| invalid(format!("bridge_id: {e}")))?,
+                text(s, "bridge_id")?,
             )),
             Err(_) => Err(invalid(format!(
                 "bridge_id must be a str or None, got {}",
@@ -127,7 +143,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for StatusArg {
             return Ok(StatusArg(UsageStatus::Error));
         }
         if let Ok(s) = obj.cast::<PyString>() {
-            match &*s.to_cow()? {
+            match &*text(&s, "status")? {
                 "success" => return Ok(StatusArg(UsageStatus::Success)),
                 "error" => return Ok(StatusArg(UsageStatus::Error)),
                 _ => {}
@@ -463,7 +479,7 @@ fn py_to_json_at(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<V
             });
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(s.to_cow()?.into_owned()));
+        return Ok(Value::String(text(&s, path)?.into_owned()));
     }
     if obj.is_instance_of::<PyDict>() || obj.is_instance(collections_mapping(py)?)? {
         return Ok(Value::Object(json_object_at(obj, path, depth)?));
@@ -495,9 +511,8 @@ fn json_object_at(
     let mut put = |k: &Bound<'_, PyAny>, v: &Bound<'_, PyAny>| -> PyResult<()> {
         let key = k
             .cast::<PyString>()
-            .map_err(|_| invalid(format!("{path} keys must be str, got {}", describe(k))))?
-            .to_cow()?
-            .into_owned();
+            .map_err(|_| invalid(format!("{path} keys must be str, got {}", describe(k))))
+            .and_then(|k| text(k, &format!("a key of {path}")).map(Cow::into_owned))?;
         let value = py_to_json_at(v, &format!("{path}.{key}"), depth + 1)?;
         out.insert(key, value);
         Ok(())
@@ -633,7 +648,7 @@ pub fn number(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
 /// A `str` argument.
 pub fn string(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
     match obj.cast::<PyString>() {
-        Ok(s) => Ok(s.to_cow()?.into_owned()),
+        Ok(s) => Ok(text(&s, name)?.into_owned()),
         Err(_) => Err(invalid(format!(
             "{name} must be a str, got {}",
             describe(obj)
@@ -647,7 +662,7 @@ pub fn opt_string(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option
         None => Ok(None),
         Some(o) if o.is_none() => Ok(None),
         Some(o) => match o.cast::<PyString>() {
-            Ok(s) => Ok(Some(s.to_cow()?.into_owned())),
+            Ok(s) => Ok(Some(text(&s, name)?.into_owned())),
             Err(_) => Err(invalid(format!(
                 "{name} must be a str or None, got {}",
                 describe(o)

@@ -87,3 +87,35 @@ def test_x_error_messages_quote_a_bounded_part_of_the_value() -> None:
     with pytest.raises(usagebook.InvalidArgumentError) as e:
         usagebook.cost("gpt-4o", {"z" * 10_000_000: 1})
     assert len(str(e.value)) < 2000
+
+
+@pytest.mark.parametrize("where", ["bridge_id", "filter", "usage_key", "status", "ledger_trace", "ledger_usage"])
+def test_x_a_lone_surrogate_is_an_invalid_argument_naming_the_field(where: str, tmp_path: Path) -> None:
+    """Issue 11 #11: a lone surrogate gave a bare UnicodeEncodeError that
+    named no field."""
+    bad = "open\ud800ai"
+    usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    t = usagebook.InMemoryLlmUsageTracker()
+    with pytest.raises(usagebook.InvalidArgumentError) as err:
+        if where == "bridge_id":
+            t.track_usage(bad, usage)
+        elif where == "filter":
+            t.get_usage_stats(bad)
+        elif where == "usage_key":
+            t.track_usage("a", {**usage, bad: 1})
+        elif where == "status":
+            t.track_usage("a", usage, status=bad)
+        else:
+            with usagebook.Ledger(tmp_path / "l.db") as ledger:
+                if where == "ledger_trace":
+                    ev = usagebook.LedgerEvent("commit", bad, "openai", "gpt-4o", cost_actual_usd=0.1)
+                else:
+                    ev = usagebook.LedgerEvent("commit", "t", "openai", "gpt-4o",
+                                               usage={"input_tokens": 1, "output_tokens": 1, "note": bad})
+                ledger.write_event(ev, sync=True)
+    assert not isinstance(err.value, UnicodeError)
+    msg = str(err.value)
+    assert "lone surrogate" in msg or "status" in msg, msg
+    assert {"bridge_id": "bridge_id", "filter": "bridge_id", "usage_key": "key", "status": "status",
+            "ledger_trace": "trace_id", "ledger_usage": "usage"}[where] in msg, msg
+    assert t.get_usage_stats().total_requests == 0
