@@ -11,6 +11,9 @@ cargo test --workspace --all-targets --exclude xtask
 # Benchmarks are compiled above (--all-targets) but not timed here: speed is
 # measured by `cargo bench` (docs/BENCHMARKS.md), never asserted in tests.
 
+echo "== a short fuzz run of every parser (cargo fuzz, ASan, overflow checks; docs/fuzzing.md)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-8} bash fuzz/run.sh
+
 echo "== Claude Code import and day/month reports against the real ccusage (E6)"
 bash tests/ccusage/run.sh
 

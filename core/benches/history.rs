@@ -15,7 +15,6 @@ use usagebook_core::{
 };
 
 const HOUR: i64 = 3_600_000;
-const DAY: i64 = 24 * HOUR;
 /// 2025-01-01T00:00:00Z.
 const START: i64 = 1_735_689_600_000;
 const BRIDGES: usize = 100;
