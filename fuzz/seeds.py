@@ -226,6 +226,15 @@ def main():
         seg = framed(recs) if flags & 4 else segment(recs)
         put("tracker_dir", bytes([flags]) + v1 + SEP + jsonl + SEP + seg, f"dir-{flags}")
     put("tracker_dir", b"\x01" + SEP + jsonl + SEP, "logs-only")
+    # Version 3: the archive's totals in the snapshot, a day file of
+    # generation 1 (flag 16: the target seals both with their checksum).
+    v3 = (b'{"formatVersion":3,"perBridge":{},"updatedAt":"2025-01-05T00:00:00.000Z","nextSeq":3,'
+          b'"rollups":{"openai":[[1736035200000,1,10,5,15,0,1736035200000]]},'
+          b'"archive":{"generation":1,"totals":{"openai":[0,2,20,10,30,1,1736000000000,0,0,0]}}}')
+    day = (b'{"formatVersion":1,"day":"2025-01-04","rollups":{"openai":'
+           b'[[1735999200000,2,20,10,30,1,1736000000000,0,0,0]]}}')
+    put("tracker_dir", b"\x11" + v3 + SEP + SEP + SEP + day, "v3-archive")
+    put("tracker_dir", b"\x13" + v3 + SEP + jsonl + SEP + segment(recs) + SEP + day, "v3-all")
 
     n = sum(len(os.listdir(os.path.join(OUT, d))) for d in os.listdir(OUT))
     print(f"seeds: {n} inputs for {len(os.listdir(OUT))} targets in {OUT}")

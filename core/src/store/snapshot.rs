@@ -112,7 +112,7 @@ const SEAL: &[u8] = b",\"checksum\":\"crc32:";
 
 /// Appends `"checksum":"crc32:xxxxxxxx"` to a compact JSON object: the CRC
 /// of the document as it reads without that member.
-pub(crate) fn seal(mut doc: Vec<u8>) -> Vec<u8> {
+pub fn seal(mut doc: Vec<u8>) -> Vec<u8> {
     let crc = crc32fast::hash(&doc);
     if doc.last() == Some(&b'}') {
         doc.pop();
@@ -124,7 +124,7 @@ pub(crate) fn seal(mut doc: Vec<u8>) -> Vec<u8> {
 
 /// Checks a [`seal`]. `Ok(true)`: sealed and intact; `Ok(false)`: no
 /// checksum (a file of an older version); `Err`: the checksum does not match.
-pub(crate) fn check_seal(bytes: &[u8]) -> std::result::Result<bool, String> {
+pub fn check_seal(bytes: &[u8]) -> std::result::Result<bool, String> {
     let end = bytes
         .iter()
         .rposition(|b| !b.is_ascii_whitespace())
