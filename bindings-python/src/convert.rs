@@ -82,9 +82,7 @@ pub fn bridge_filter<'a>(obj: Option<&'a Bound<'_, PyAny>>) -> PyResult<Option<C
         None => Ok(None),
         Some(o) if o.is_none() => Ok(None),
         Some(o) => match o.cast::<PyString>() {
-            Ok(s) => Ok(Some(
-                text(s, "bridge_id")?,
-            )),
+            Ok(s) => Ok(Some(text(s, "bridge_id")?)),
             Err(_) => Err(invalid(format!(
                 "bridge_id must be a str or None, got {}",
                 describe(o)
@@ -143,7 +141,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for StatusArg {
             return Ok(StatusArg(UsageStatus::Error));
         }
         if let Ok(s) = obj.cast::<PyString>() {
-            match &*text(&s, "status")? {
+            match &*text(s, "status")? {
                 "success" => return Ok(StatusArg(UsageStatus::Success)),
                 "error" => return Ok(StatusArg(UsageStatus::Error)),
                 _ => {}
@@ -479,7 +477,7 @@ fn py_to_json_at(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<V
             });
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(text(&s, path)?.into_owned()));
+        return Ok(Value::String(text(s, path)?.into_owned()));
     }
     if obj.is_instance_of::<PyDict>() || obj.is_instance(collections_mapping(py)?)? {
         return Ok(Value::Object(json_object_at(obj, path, depth)?));
@@ -648,7 +646,7 @@ pub fn number(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
 /// A `str` argument.
 pub fn string(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
     match obj.cast::<PyString>() {
-        Ok(s) => Ok(text(&s, name)?.into_owned()),
+        Ok(s) => Ok(text(s, name)?.into_owned()),
         Err(_) => Err(invalid(format!(
             "{name} must be a str, got {}",
             describe(obj)
@@ -662,7 +660,7 @@ pub fn opt_string(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option
         None => Ok(None),
         Some(o) if o.is_none() => Ok(None),
         Some(o) => match o.cast::<PyString>() {
-            Ok(s) => Ok(Some(text(&s, name)?.into_owned())),
+            Ok(s) => Ok(Some(text(s, name)?.into_owned())),
             Err(_) => Err(invalid(format!(
                 "{name} must be a str or None, got {}",
                 describe(o)

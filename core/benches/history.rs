@@ -65,7 +65,11 @@ fn dir_bytes(dir: &Path) -> u64 {
     let mut n = 0;
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let m = e.metadata().unwrap();
-        n += if m.is_dir() { dir_bytes(&e.path()) } else { m.len() };
+        n += if m.is_dir() {
+            dir_bytes(&e.path())
+        } else {
+            m.len()
+        };
     }
     n
 }
@@ -125,7 +129,8 @@ fn log_row(bytes: u64, label: &str) -> Row {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("llm-usage");
     std::fs::create_dir_all(&root).unwrap();
-    let mut w = std::io::BufWriter::new(std::fs::File::create(root.join("usage-logs.jsonl")).unwrap());
+    let mut w =
+        std::io::BufWriter::new(std::fs::File::create(root.join("usage-logs.jsonl")).unwrap());
     let (mut written, mut seq) = (0u64, 0u64);
     while written < bytes {
         seq += 1;
@@ -180,7 +185,9 @@ fn main() {
     } else {
         rows.push(log_row(1 << 30, "1 GB"));
     }
-    println!("| history | flush (median, ms) | open (median, ms) | snapshot (KB) | directory (MB) |");
+    println!(
+        "| history | flush (median, ms) | open (median, ms) | snapshot (KB) | directory (MB) |"
+    );
     println!("|---|---|---|---|---|");
     let f = |x: f64, p: usize| {
         if x.is_nan() {

@@ -232,7 +232,9 @@ fn x1_one_bad_log_refuses_the_whole_batch() {
     // The no-op tracker has no handles to check, but still checks values.
     let mut bad_duration = batch_of(&[0, 0]);
     bad_duration[1].duration_ms = Some(f64::NAN);
-    assert!(NoOpTracker::new().track_interned_batch(&bad_duration).is_err());
+    assert!(NoOpTracker::new()
+        .track_interned_batch(&bad_duration)
+        .is_err());
     let dir = tempfile::tempdir().unwrap();
     let f = open(dir.path(), Durability::Interval, &clock);
     assert!(f.track_interned_batch(&batch).is_err());
