@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Builds the npm package usagebook from source and runs every Node test:
-# npm ci, napi build (release, host platform; nothing prebuilt is
-# downloaded), the generated native.d.ts is fresh, then node --test over the
-# vectors, behaviour, file-backed, process/worker, TypeScript and npm pack
-# suites. Needs node >= 20, npm and a Rust toolchain.
+# Builds the npm packages usagebook and usagebook-linux-x64-gnu from source
+# and runs every Node test against the release addon: npm ci, napi build
+# (profile dist, stripped, linked by zig for glibc 2.17 with cargo-zigbuild:
+# `npm run build:zig`; nothing prebuilt is downloaded), the generated
+# native.d.ts is fresh, then node --test over the vectors, behaviour,
+# file-backed, process/worker, TypeScript and packed-tarballs suites (the
+# last checks the install size, the glibc version and the missing-platform
+# error). Needs node >= 20, npm, a Rust toolchain and python3 with venv (for
+# zig and cargo-zigbuild from PyPI, scripts/tools-venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
+
+echo "== bindings-node: release build tools (ziglang, cargo-zigbuild from PyPI)"
+tools="$(bash ../scripts/tools-venv.sh)"
+export PATH="$tools:$PATH"
 
 echo "== bindings-node: npm ci"
 npm ci --no-audit --no-fund
 
-echo "== bindings-node: npm run build"
-npm run build
+echo "== bindings-node: npm run build:zig (x86_64-unknown-linux-gnu, glibc 2.17)"
+npm run build:zig
 
 echo "== bindings-node: native.d.ts is the generated one"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && git ls-files --error-unmatch native.d.ts >/dev/null 2>&1; then
@@ -19,4 +27,4 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && git ls-files --error-u
 fi
 
 echo "== bindings-node: node --test"
-npm test
+USAGEBOOK_RELEASE_GLIBC=2.17 npm test
