@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Tests of the Python binding against the *installed* wheel, as a user gets
-# it: a fresh virtualenv, `maturin build --release`, `pip install` of the
-# built wheel, then (from a directory where `import usagebook` can only come
-# from site-packages) mypy.stubtest of the stubs, mypy --strict on a typed
+# Tests of the Python binding against the *installed* release wheels, as a
+# user gets them: `maturin sdist`, then the release wheels built from that
+# sdist (so the sdist is proven to build from source) with maturin's zig
+# support for manylinux2014 (glibc 2.17), `auditwheel show` confirms the
+# tag, the extension module's glibc symbols, size and debug info are
+# checked, then each wheel is `pip install`ed into a fresh virtualenv and
+# (from a directory where `import usagebook` can only come from
+# site-packages) mypy.stubtest of the stubs, mypy --strict on a typed
 # example, a smoke run of the bench, and pytest. Both wheels are tested: the
 # CPython 3.9 one (`--features abi3-py39`) first, the default (>= 3.10) one
 # last, so pytest's closing line is the main run's.
 #
 #   bash bindings-python/run-tests.sh        (needs python3 >= 3.10 with venv)
+# The wheels are left in ${CARGO_TARGET_DIR:-target}/dist/python.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -20,7 +25,7 @@ echo "== fresh virtualenv ($("$python" --version))"
 "$python" -m venv "$work/venv"
 venv_py="$work/venv/bin/python"
 # Pinned: stubtest's checks and mypy's grow with releases; bump on purpose.
-"$venv_py" -m pip install --quiet --disable-pip-version-check maturin==1.16.0 pytest==9.2.0 mypy==2.4.1
+"$venv_py" -m pip install --quiet --disable-pip-version-check pytest==9.2.0 mypy==2.4.1
 # The real things the tests compare with (U2, U4): the provider SDKs'
 # usage objects, and LiteLLM's shipped price file and cost_per_token as the
 # pricing oracle. Pinned: the bundled price snapshot is this litellm's
@@ -30,10 +35,52 @@ venv_py="$work/venv/bin/python"
 # are that host, with the SDK's in-memory metric reader. Pinned together.
 "$venv_py" -m pip install --quiet --disable-pip-version-check opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2
 
-echo "== maturin build --release (abi3, CPython >= 3.10; and the CPython 3.9 wheel)"
-(cd "$here" && "$work/venv/bin/maturin" build --release --quiet -o "$work/wheels39" --features abi3-py39)
-(cd "$here" && "$work/venv/bin/maturin" build --release --quiet -o "$work/wheels")
-ls "$work/wheels" "$work/wheels39"
+echo "== release build tools (ziglang, maturin, auditwheel from PyPI)"
+tools="$(bash "$repo/scripts/tools-venv.sh")"
+export PATH="$tools:$PATH"
+# One target directory for both wheels (maturin would otherwise build inside
+# the unpacked sdist), so the second build reuses the first one's crates.
+target="${CARGO_TARGET_DIR:-$repo/target}"
+export CARGO_TARGET_DIR="$target"
+
+echo "== maturin sdist"
+rm -rf "$target/dist/python"
+mkdir -p "$target/dist/python"
+(cd "$here" && maturin sdist -o "$target/dist/python")
+sdist="$(ls "$target"/dist/python/usagebook-*.tar.gz)"
+tar tzf "$sdist" >"$work/sdist.txt"
+grep -q '/core/src/lib.rs$' "$work/sdist.txt" || { echo "FAIL: the sdist lacks the core's sources"; exit 1; }
+
+echo "== the release wheels, built from the sdist: maturin build --zig --compatibility manylinux2014 (profile dist; abi3 >= 3.10, and the CPython 3.9 one)"
+# Unpacked at a fixed path: Cargo keys a path crate's artifacts by its path.
+src="$target/sdist-build"
+rm -rf "$src"
+mkdir -p "$src"
+tar xzf "$sdist" -C "$src"
+src="$(ls -d "$src"/usagebook-*)"
+zig=(--zig --compatibility manylinux2014 --target x86_64-unknown-linux-gnu)
+(cd "$src" && maturin build --quiet "${zig[@]}" -o "$work/wheels39" --features abi3-py39)
+(cd "$src" && maturin build --quiet "${zig[@]}" -o "$work/wheels")
+cp "$work"/wheels39/*.whl "$work"/wheels/*.whl "$target/dist/python/"
+ls -l "$target/dist/python"
+
+echo "== wheels: auditwheel show, glibc symbol versions, sizes"
+for whl in "$work"/wheels39/*.whl "$work"/wheels/*.whl; do
+  name="$(basename "$whl")"
+  case "$name" in
+    *-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl | *-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl) ;;
+    *) echo "FAIL: $name is not an abi3 manylinux2014 wheel"; exit 1 ;;
+  esac
+  auditwheel show "$whl" | tee "$work/audit.txt"
+  grep -q '"manylinux_2_17_x86_64"' "$work/audit.txt" || { echo "FAIL: auditwheel does not place $name at manylinux_2_17_x86_64"; exit 1; }
+  # A wheel is a zip: the module inside it, unpacked.
+  rm -rf "$work/unzipped"
+  "$venv_py" -m zipfile -e "$whl" "$work/unzipped"
+  bash "$repo/scripts/check-binary.sh" --glibc 2.17 --max-bytes 5000000 "$work/unzipped/usagebook/_native.abi3.so"
+  size=$(stat -c %s "$whl")
+  [ "$size" -lt 3000000 ] || { echo "FAIL: $name is $size bytes, not under 3000000"; exit 1; }
+  echo "ok   $name: $size bytes"
+done
 
 # Everything below runs from an empty directory: no source tree on sys.path.
 mkdir "$work/run"

@@ -1,6 +1,10 @@
 //! Repository tasks. `cargo xtask gen-header` writes include/usagebook.h from
 //! the C ABI crate with the pinned cbindgen; `cargo xtask check-header`
 //! regenerates it in memory and fails if the committed file differs (CI).
+//! Release tasks (release.rs): `install --prefix DIR [--target T]`,
+//! `set-version X.Y.Z`, `check-version`.
+
+mod release;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -89,8 +93,16 @@ fn run(cmd: &str) -> Result<(), String> {
             }
         }
         "refresh-prices" => refresh_prices(&root),
+        "install" => release::install(&root, &std::env::args().skip(2).collect::<Vec<_>>()),
+        "set-version" => {
+            let v = std::env::args()
+                .nth(2)
+                .ok_or("usage: cargo xtask set-version X.Y.Z")?;
+            release::set_version(&root, &v)
+        }
+        "check-version" => release::check_version(&root),
         other => Err(format!(
-            "unknown command {other:?}; usage: cargo xtask <gen-header|check-header|refresh-prices FILE [SOURCE-NOTE]>"
+            "unknown command {other:?}; usage: cargo xtask <gen-header|check-header|refresh-prices FILE [SOURCE-NOTE]|install --prefix DIR [--target TRIPLE]|set-version X.Y.Z|check-version>"
         )),
     }
 }
