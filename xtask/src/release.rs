@@ -277,7 +277,17 @@ pub fn install(root: &Path, args: &[String]) -> Result<(), String> {
     };
     copy(root.join("include/usagebook.h"), prefix.join("include/usagebook.h"))?;
     for lib in libs {
-        copy(built.join(lib), prefix.join("lib").join(lib))?;
+        let to = prefix.join("lib").join(lib);
+        copy(built.join(lib), to.clone())?;
+        // The archive carries the standard library's objects with their
+        // debug info (a staticlib is not linked, so the profile cannot strip
+        // it): 42 MB, 24 MB without.
+        if lib.ends_with(".a") {
+            let stripped = Command::new("strip").arg("--strip-debug").arg(&to).status();
+            if !stripped.is_ok_and(|s| s.success()) {
+                println!("note: `strip --strip-debug {}` failed; the archive keeps debug info", to.display());
+            }
+        }
     }
     let pc = prefix.join("lib/pkgconfig/usagebook.pc");
     write(&pc, &pkg_config(&prefix, &os))?;
