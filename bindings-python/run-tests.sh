@@ -39,9 +39,11 @@ echo "== release build tools (ziglang, maturin, auditwheel from PyPI)"
 tools="$(bash "$repo/scripts/tools-venv.sh")"
 export PATH="$tools:$PATH"
 # One target directory for both wheels (maturin would otherwise build inside
-# the unpacked sdist), so the second build reuses the first one's crates.
+# the unpacked sdist), so the second build reuses the first one's crates;
+# its own one, since maturin's zig linker is not cargo-zigbuild's and Cargo
+# rebuilds every crate when the linker changes (the npm and C builds).
 target="${CARGO_TARGET_DIR:-$repo/target}"
-export CARGO_TARGET_DIR="$target"
+export CARGO_TARGET_DIR="$target/wheels-build"
 
 echo "== maturin sdist"
 rm -rf "$target/dist/python"
@@ -53,7 +55,7 @@ grep -q '/core/src/lib.rs$' "$work/sdist.txt" || { echo "FAIL: the sdist lacks t
 
 echo "== the release wheels, built from the sdist: maturin build --zig --compatibility manylinux2014 (profile dist; abi3 >= 3.10, and the CPython 3.9 one)"
 # Unpacked at a fixed path: Cargo keys a path crate's artifacts by its path.
-src="$target/sdist-build"
+src="$CARGO_TARGET_DIR/sdist"
 rm -rf "$src"
 mkdir -p "$src"
 tar xzf "$sdist" -C "$src"
