@@ -73,9 +73,7 @@ fn valid_version(v: &str) -> bool {
 /// Cargo lockfiles.
 pub fn set_version(root: &Path, new: &str) -> Result<(), String> {
     if !valid_version(new) {
-        return Err(format!(
-            "{new:?} is not a version like 1.2.3 or 1.2.3-rc.1"
-        ));
+        return Err(format!("{new:?} is not a version like 1.2.3 or 1.2.3-rc.1"));
     }
     let cargo = root.join("Cargo.toml");
     let text = read(&cargo)?;
@@ -109,7 +107,13 @@ pub fn set_version(root: &Path, new: &str) -> Result<(), String> {
     // the header's macros come from the (rebuilt) xtask's own version.
     for manifest in ["Cargo.toml", "fuzz/Cargo.toml"] {
         run(Command::new("cargo")
-            .args(["metadata", "--offline", "--format-version", "1", "--manifest-path"])
+            .args([
+                "metadata",
+                "--offline",
+                "--format-version",
+                "1",
+                "--manifest-path",
+            ])
             .arg(root.join(manifest))
             .stdout(std::process::Stdio::null()))?;
     }
@@ -248,7 +252,13 @@ pub fn install(root: &Path, args: &[String]) -> Result<(), String> {
 
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|d| if d.is_absolute() { d } else { std::env::current_dir().unwrap_or_default().join(d) })
+        .map(|d| {
+            if d.is_absolute() {
+                d
+            } else {
+                std::env::current_dir().unwrap_or_default().join(d)
+            }
+        })
         .unwrap_or_else(|| root.join("target"));
     // cargo-zigbuild builds `x86_64-unknown-linux-gnu.2.17` under the triple's name.
     let triple = target.as_deref().map(|t| t.split('.').next().unwrap_or(t));
@@ -256,7 +266,9 @@ pub fn install(root: &Path, args: &[String]) -> Result<(), String> {
         Some(t) => target_dir.join(t).join("dist"),
         None => target_dir.join("dist"),
     };
-    let os = triple.map(str::to_owned).unwrap_or_else(|| std::env::consts::OS.to_owned());
+    let os = triple
+        .map(str::to_owned)
+        .unwrap_or_else(|| std::env::consts::OS.to_owned());
     let libs: &[&str] = if os.contains("windows") {
         &["usagebook.dll", "usagebook.dll.lib", "usagebook.lib"]
     } else if os.contains("apple") || os.contains("macos") {
@@ -275,7 +287,10 @@ pub fn install(root: &Path, args: &[String]) -> Result<(), String> {
             .map(|_| println!("installed {}", to.display()))
             .map_err(|e| format!("copying {} to {}: {e}", from.display(), to.display()))
     };
-    copy(root.join("include/usagebook.h"), prefix.join("include/usagebook.h"))?;
+    copy(
+        root.join("include/usagebook.h"),
+        prefix.join("include/usagebook.h"),
+    )?;
     for lib in libs {
         let to = prefix.join("lib").join(lib);
         copy(built.join(lib), to.clone())?;
@@ -285,7 +300,10 @@ pub fn install(root: &Path, args: &[String]) -> Result<(), String> {
         if lib.ends_with(".a") {
             let stripped = Command::new("strip").arg("--strip-debug").arg(&to).status();
             if !stripped.is_ok_and(|s| s.success()) {
-                println!("note: `strip --strip-debug {}` failed; the archive keeps debug info", to.display());
+                println!(
+                    "note: `strip --strip-debug {}` failed; the archive keeps debug info",
+                    to.display()
+                );
             }
         }
     }
