@@ -184,7 +184,8 @@ pub fn check_version(root: &Path) -> Result<(), String> {
     }
     for file in ["Cargo.lock", "fuzz/Cargo.lock"] {
         for (name, v) in lock_versions(&read(&root.join(file))?) {
-            if v != version {
+            // The fuzz crate has a version of its own (0.0.0, never published).
+            if v != version && name != "usagebook-fuzz" {
                 wrong.push(format!("{file}: {name} {v}"));
             }
         }
