@@ -12,6 +12,14 @@ pub trait Clock: Send + Sync + 'static {
     fn is_manual(&self) -> bool {
         false
     }
+    /// Waits `ms` of this clock's time: the thread sleeps on the real
+    /// clock; a manual clock just moves forward, so waits are instant and
+    /// deterministic in tests.
+    fn sleep_ms(&self, ms: i64) {
+        if ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(ms as u64));
+        }
+    }
 }
 
 /// The real wall clock.
@@ -49,6 +57,9 @@ impl Clock for ManualClock {
     }
     fn is_manual(&self) -> bool {
         true
+    }
+    fn sleep_ms(&self, ms: i64) {
+        self.advance(ms.max(0));
     }
 }
 

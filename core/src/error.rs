@@ -20,6 +20,9 @@ pub enum Error {
     },
     /// A hold would take spend past a budget (L7); nothing was recorded.
     BudgetExceeded(Box<BudgetExceeded>),
+    /// A rate limit refused the request (R3); nothing was recorded and no
+    /// limit's slot was taken.
+    RateLimited(Box<crate::ledger::rate::RateLimited>),
     /// A file was written by a newer usagebook; we refuse to touch it rather
     /// than lose what it holds.
     UnsupportedFormat {
@@ -84,6 +87,7 @@ impl std::fmt::Display for Error {
                     crate::timefmt::format_iso_ms(b.reset_at_ms)
                 )
             }
+            Error::RateLimited(r) => write!(f, "rate limited: {r}"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::UnsupportedFormat {
                 path,

@@ -97,6 +97,9 @@ pub struct Effect {
     pub release: Option<String>,
     /// The hold that was released, for reverting.
     pub released: Option<OpenHold>,
+    /// A commit's correction of its reservation's tokens (R1), with the
+    /// actual count.
+    pub rate_reconcile: Option<(super::rate::RateMark, u64)>,
 }
 
 #[derive(Debug, Default)]
@@ -129,6 +132,7 @@ impl Accounts {
             open_hold: None,
             release: None,
             released: None,
+            rate_reconcile: None,
         };
         match ev.event_type {
             EventType::PrecheckHold => {
@@ -148,7 +152,7 @@ impl Accounts {
             }
             EventType::Cancel => e.release = Some(ev.trace_id.clone()),
             EventType::Adjust => e.spend_nusd = spend_nusd,
-            EventType::Other(_) => {}
+            EventType::RateLimitWait | EventType::RateLimitRetry | EventType::Other(_) => {}
         }
         if let Some(h) = e.release.as_ref().and_then(|t| self.holds.get(t)) {
             e.released = Some(h.clone());

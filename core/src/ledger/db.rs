@@ -52,6 +52,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (bucket, scope, profile_id)
     ) WITHOUT ROWID;
     "#,
+    // 2: rate-limit buckets (R1).
+    super::rate::SCHEMA,
 ];
 
 pub const SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
@@ -74,6 +76,16 @@ pub(crate) fn is_transient(e: &rusqlite::Error) -> bool {
         )
     )
 }
+
+/// Why a strict reserve was refused.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Spent and reserved, nano-USD: the budget would be passed.
+    Budget(i64, i64),
+    Rate(Box<super::rate::RateLimited>),
+}
+
+use super::rate::{RateLimit, RateMark};
 
 pub struct Db {
     conn: Connection,
@@ -188,6 +200,9 @@ impl Db {
             let new = insert_event(&tx, ev, eff)?;
             if new {
                 apply_holds(&tx, eff)?;
+                if let Some((mark, actual)) = &eff.rate_reconcile {
+                    super::rate::reconcile(&tx, mark, *actual)?;
+                }
                 if eff.spend_nusd != 0 {
                     for scope in scope_keys(eff) {
                         *spend
@@ -220,7 +235,9 @@ impl Db {
         limit_nusd: Option<i64>,
         window: &DayWindow,
         now_ms: i64,
-    ) -> std::result::Result<std::result::Result<bool, (i64, i64)>, rusqlite::Error> {
+        rate: Option<(&[RateLimit], u64)>,
+    ) -> std::result::Result<std::result::Result<(bool, Option<RateMark>), Refusal>, rusqlite::Error>
+    {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -229,12 +246,26 @@ impl Db {
             let reserved = reserved_in(&tx, &Scope::All, None, now_ms)?;
             let amount = eff.open_hold.as_ref().map_or(0, |h| h.amount_nusd);
             if spent + reserved + amount > limit {
-                return Ok(Err((spent, reserved)));
+                return Ok(Err(Refusal::Budget(spent, reserved)));
             }
         }
+        // Budget and every rate limit, one decision: a refusal rolls the
+        // whole transaction back (no slot of any limit is taken).
+        let mark = match rate {
+            Some((limits, tokens)) => match super::rate::check_and_count(&tx, limits, now_ms, tokens)? {
+                Ok(m) => m,
+                Err(r) => return Ok(Err(Refusal::Rate(Box::new(r)))),
+            },
+            None => None,
+        };
         let new = apply_one(&tx, ev, eff)?;
         tx.commit()?;
-        Ok(Ok(new))
+        Ok(Ok((new, mark)))
+    }
+
+    /// Drops rate buckets no window can reach any more.
+    pub fn prune_rate(&self, now_ms: i64) -> Result<()> {
+        super::rate::prune(&self.conn, now_ms).map_err(|e| sql_err("pruning rate buckets", e))
     }
 
     pub fn spend(&self, scope: &Scope, profile: Option<&str>, w: &DayWindow) -> Result<i64> {
@@ -282,6 +313,9 @@ fn apply_one(
 ) -> std::result::Result<bool, rusqlite::Error> {
     if !insert_event(c, ev, eff)? {
         return Ok(false);
+    }
+    if let Some((mark, actual)) = &eff.rate_reconcile {
+        super::rate::reconcile(c, mark, *actual)?;
     }
     if eff.spend_nusd != 0 {
         let mut st = c.prepare_cached(SPEND_UPSERT)?;

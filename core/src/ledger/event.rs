@@ -11,6 +11,11 @@ pub enum EventType {
     Commit,
     Cancel,
     Adjust,
+    /// A reservation waited for a rate limit (R2): scope, limit and the
+    /// wait in `timing`.
+    RateLimitWait,
+    /// ... and was tried again after its wait.
+    RateLimitRetry,
     /// Read from a database written by another version; never written by us.
     Other(String),
 }
@@ -22,6 +27,8 @@ impl EventType {
             "commit" => EventType::Commit,
             "cancel" => EventType::Cancel,
             "adjust" => EventType::Adjust,
+            "rate_limit_wait" => EventType::RateLimitWait,
+            "rate_limit_retry" => EventType::RateLimitRetry,
             other => EventType::Other(other.to_string()),
         }
     }
@@ -32,6 +39,8 @@ impl EventType {
             EventType::Commit => "commit",
             EventType::Cancel => "cancel",
             EventType::Adjust => "adjust",
+            EventType::RateLimitWait => "rate_limit_wait",
+            EventType::RateLimitRetry => "rate_limit_retry",
             EventType::Other(s) => s,
         }
     }

@@ -87,6 +87,18 @@ impl LedgerEvent {
     }
 }
 
+/// Seconds (a number >= 0, at most 366 days) as milliseconds.
+pub(crate) fn seconds_ms(k: &str, v: &Value) -> Result<i64> {
+    match v.as_f64() {
+        Some(s) if s.is_finite() && (0.0..=366.0 * 86_400.0).contains(&s) => {
+            Ok((s * 1000.0).round() as i64)
+        }
+        _ => Err(Error::invalid(format!(
+            "option {k} must be a number of seconds >= 0 and at most 366 days, got {v}"
+        ))),
+    }
+}
+
 impl LedgerOptions {
     /// camelCase options: `mode`, `batchSize`, `flushIntervalMs`,
     /// `dailyBudgetUsd`, `timezone`, `holdTtlS`, `pricesPath`,
@@ -153,9 +165,17 @@ impl LedgerOptions {
                         Error::invalid(format!("option allowUnpriced must be a boolean, got {val}"))
                     })?
                 }
+                "rateLimits" => o.rate.limits = super::rate::limits_from_json(val)?,
+                "waitOnRateLimit" => {
+                    o.rate.wait = val.as_bool().ok_or_else(|| {
+                        Error::invalid(format!("option waitOnRateLimit must be a boolean, got {val}"))
+                    })?
+                }
+                "maxWaitTimeoutS" => o.rate.max_wait_ms = seconds_ms(k, val)?,
+                "retryBudgetS" => o.rate.retry_budget_ms = seconds_ms(k, val)?,
                 other => {
                     return Err(Error::invalid(format!(
-                        "unknown ledger option {other:?}; known: mode, batchSize, flushIntervalMs, dailyBudgetUsd, timezone, holdTtlS, pricesPath, allowUnpriced, closeDeadlineMs"
+                        "unknown ledger option {other:?}; known: mode, batchSize, flushIntervalMs, dailyBudgetUsd, timezone, holdTtlS, pricesPath, allowUnpriced, closeDeadlineMs, rateLimits, waitOnRateLimit, maxWaitTimeoutS, retryBudgetS"
                     )))
                 }
             }

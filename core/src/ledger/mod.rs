@@ -12,6 +12,7 @@ pub mod event;
 mod json;
 pub mod money;
 pub mod pricing;
+pub mod rate;
 mod writer;
 
 pub use accounts::Scope;
@@ -83,6 +84,8 @@ pub struct LedgerOptions {
     pub allow_unpriced: bool,
     /// How long `close` may take to drain the queue (L4).
     pub close_deadline_ms: u64,
+    /// Rate limits and whether to wait on them (R1–R3).
+    pub rate: rate::RateOptions,
 }
 
 impl Default for LedgerOptions {
@@ -97,6 +100,7 @@ impl Default for LedgerOptions {
             prices: None,
             allow_unpriced: false,
             close_deadline_ms: 30_000,
+            rate: rate::RateOptions::default(),
         }
     }
 }
@@ -111,6 +115,25 @@ pub struct Hold {
     pub profile_id: Option<String>,
     pub amount_nusd: i64,
     pub expires_ms: i64,
+    /// What the reservation counted under rate limits (its commit corrects
+    /// the tokens to the actual count).
+    pub rate: Option<rate::RateMark>,
+}
+
+/// A reservation: what `reserve` takes (R1 adds the token estimate).
+#[derive(Debug, Clone, Default)]
+pub struct ReserveRequest<'a> {
+    pub trace_id: &'a str,
+    pub provider: &'a str,
+    pub model: &'a str,
+    pub estimate_nusd: i64,
+    pub profile_id: Option<&'a str>,
+    /// Tokens the request sends (counted under `tpm`).
+    pub input_tokens: Option<u64>,
+    /// The most it may generate (`max_tokens`): the expected output.
+    pub max_tokens: Option<u64>,
+    /// Or the whole token estimate, instead of input + expected output.
+    pub estimate_tokens: Option<u64>,
 }
 
 /// X2 for the ledger.
@@ -133,6 +156,9 @@ pub struct LedgerHealth {
     pub last_commit_ms: Option<i64>,
     pub last_error: Option<String>,
     pub schema_version: u64,
+    /// Reservations refused by a rate limit (R3), waits and retries (R2).
+    pub rate_limited: u64,
+    pub rate_limit_waits: u64,
     /// What opening found worth saying (an empty database file, ...).
     pub notes: Vec<String>,
 }
@@ -155,6 +181,8 @@ impl LedgerHealth {
             "lastCommitAt": self.last_commit_ms.map(crate::timefmt::format_iso_ms),
             "lastError": self.last_error,
             "schemaVersion": self.schema_version,
+            "rateLimited": self.rate_limited,
+            "rateLimitWaits": self.rate_limit_waits,
             "notes": self.notes,
         })
     }
@@ -166,6 +194,8 @@ pub(crate) struct LShared {
     pub opts: LedgerOptions,
     pub tz: Tz,
     pub clock: SharedClock,
+    /// The rate options in force (changeable on an open ledger).
+    pub rates: Mutex<rate::RateOptions>,
 }
 
 impl LShared {
@@ -175,6 +205,27 @@ impl LShared {
     pub fn today(&self) -> DayWindow {
         day::day_window(self.tz, self.now_ms())
     }
+}
+
+/// The input and output tokens of a (normalised) ledger usage.
+fn usage_tokens(usage: &Map<String, Value>) -> (u64, u64) {
+    if usage.is_empty() {
+        return (0, 0);
+    }
+    match crate::usage::TokenUsage::read(&Value::Object(usage.clone())) {
+        Ok(r) => (r.usage.input, r.usage.output),
+        Err(_) => (0, 0),
+    }
+}
+
+fn check_waits(r: &rate::RateOptions) -> Result<()> {
+    if r.max_wait_ms < 0 || r.max_wait_ms > crate::limits::MAX_HOLD_TTL_MS {
+        return Err(Error::invalid("max_wait_timeout_s must be >= 0 and at most 366 days"));
+    }
+    if r.retry_budget_ms < 0 || r.retry_budget_ms > crate::limits::MAX_HOLD_TTL_MS {
+        return Err(Error::invalid("retry_budget_s must be >= 0 and at most 366 days"));
+    }
+    Ok(())
 }
 
 /// What a commit or an adjust reports to the observers (O2).
@@ -294,9 +345,14 @@ impl Ledger {
             notes,
             ..LedgerHealth::default()
         };
+        for (i, l) in opts.rate.limits.iter().enumerate() {
+            l.validate(&format!("rate_limits[{i}]"))?;
+        }
+        check_waits(&opts.rate)?;
         let shared = Arc::new(LShared {
             accounts: Mutex::new(accounts),
             health: Mutex::new(health),
+            rates: Mutex::new(opts.rate.clone()),
             opts,
             tz,
             clock,
@@ -414,11 +470,22 @@ impl Ledger {
     /// Like [`Ledger::write_event`], for event loops: validation and budget
     /// errors are returned at once; the commit result reaches `done` from
     /// the writer thread (at once when not `sync`).
-    pub fn write_event_then(&self, mut ev: LedgerEvent, sync: bool, done: Ack) -> Result<()> {
+    pub fn write_event_then(&self, ev: LedgerEvent, sync: bool, done: Ack) -> Result<()> {
+        self.write_event_inner(ev, sync, done, None)
+    }
+
+    fn write_event_inner(
+        &self,
+        mut ev: LedgerEvent,
+        sync: bool,
+        done: Ack,
+        reconcile: Option<rate::RateMark>,
+    ) -> Result<()> {
         ev.normalize_usage()?;
         ev.validate()?;
         if ev.event_type == EventType::PrecheckHold {
-            return self.hold_event(ev, sync, done).map(|_| ());
+            let tokens = rate::reserved_tokens(None, Some(usage_tokens(&ev.usage).0), None);
+            return self.reserve_waiting(ev, tokens, sync, done).map(|_| ());
         }
         let acc = self.shared.accounts.lock();
         if acc.closed {
@@ -427,7 +494,14 @@ impl Ledger {
         let given_cost = ev.cost_actual_nusd.is_some();
         let (spend, priced) = self.settle(&mut ev, &acc)?;
         self.check_day_bound(&acc, &ev, spend, 0)?;
-        let eff = acc.effect(&ev, spend, priced, self.shared.opts.hold_ttl_ms);
+        let mut eff = acc.effect(&ev, spend, priced, self.shared.opts.hold_ttl_ms);
+        if let Some(mark) = reconcile {
+            let (input, output) = usage_tokens(&ev.usage);
+            // No usage: nothing to correct the estimate with.
+            if input + output > 0 {
+                eff.rate_reconcile = Some((mark, input.saturating_add(output)));
+            }
+        }
         let observed = observe::active()
             .then(|| observed_call(&ev, spend, priced, given_cost))
             .flatten();
@@ -521,9 +595,91 @@ impl Ledger {
         Ok(())
     }
 
-    fn hold_event(&self, ev: LedgerEvent, sync: bool, done: Ack) -> Result<Hold> {
-        self.check_day_bound(&self.shared.accounts.lock(), &ev, 0, ev.cost_est_nusd)?;
-        let hold = Hold {
+    /// A hold under the rate limits (R2): with `wait_on_rate_limit`, a
+    /// refusal that can pass within `max_wait_timeout_s` (and, with the
+    /// waits before it, within `retry_budget_s`) is a wait on the clock and
+    /// a retry, each a `rate_limit_wait` / `rate_limit_retry` event.
+    fn reserve_waiting(&self, ev: LedgerEvent, tokens: u64, sync: bool, done: Ack) -> Result<Hold> {
+        let opts = self.shared.rates.lock().clone();
+        let mut waited_ms = 0i64;
+        let mut done = Some(done);
+        loop {
+            let attempt = self.hold_event(&ev, tokens, &opts.limits, sync, &mut done);
+            let refusal = match attempt {
+                Err(Error::RateLimited(r)) => r,
+                other => return other,
+            };
+            let wait_ms = refusal
+                .retry_after_s
+                .map(|s| (s * 1000.0).ceil() as i64)
+                .filter(|&w| {
+                    opts.wait && w <= opts.max_wait_ms && waited_ms + w <= opts.retry_budget_ms
+                });
+            let Some(wait_ms) = wait_ms else {
+                self.shared.health.lock().rate_limited += 1;
+                return Err(Error::RateLimited(refusal));
+            };
+            self.rate_event(&ev, EventType::RateLimitWait, &refusal, wait_ms, waited_ms)?;
+            self.shared.health.lock().rate_limit_waits += 1;
+            self.shared.clock.sleep_ms(wait_ms.max(1));
+            waited_ms += wait_ms.max(1);
+            self.rate_event(&ev, EventType::RateLimitRetry, &refusal, wait_ms, waited_ms)?;
+        }
+    }
+
+    /// A `rate_limit_wait` or `rate_limit_retry` event of the reservation
+    /// `of`: its status names the limit and its scope (`rpm:provider:openai`),
+    /// `timing` holds the numbers (window, count, maximum, wait).
+    fn rate_event(
+        &self,
+        of: &LedgerEvent,
+        kind: EventType,
+        r: &rate::RateLimited,
+        wait_ms: i64,
+        waited_ms: i64,
+    ) -> Result<()> {
+        let mut ev = LedgerEvent::new(kind, &of.trace_id, &of.provider, &of.model, self.now_s());
+        ev.profile_id = of.profile_id.clone();
+        ev.status = EventStatus::Other(format!("{}:{}", r.limit, r.scope));
+        let t = &mut ev.timing;
+        t.insert("window_s".into(), Value::from(r.window_s));
+        t.insert("current".into(), Value::from(r.current));
+        t.insert("maximum".into(), Value::from(r.maximum));
+        t.insert("wait_ms".into(), Value::from(wait_ms));
+        t.insert("waited_ms".into(), Value::from(waited_ms));
+        self.write_event(ev, false)
+    }
+
+    /// Replaces the rate limits of an open ledger (R1); a reservation in
+    /// progress finishes under the limits it started with.
+    pub fn set_rate_limits(&self, limits: Vec<rate::RateLimit>) -> Result<()> {
+        for (i, l) in limits.iter().enumerate() {
+            l.validate(&format!("rate_limits[{i}]"))?;
+        }
+        self.shared.rates.lock().limits = limits;
+        Ok(())
+    }
+
+    /// The rate limits in force.
+    pub fn rate_limits(&self) -> Vec<rate::RateLimit> {
+        self.shared.rates.lock().limits.clone()
+    }
+
+    fn hold_event(
+        &self,
+        ev: &LedgerEvent,
+        tokens: u64,
+        all_limits: &[rate::RateLimit],
+        sync: bool,
+        done: &mut Option<Ack>,
+    ) -> Result<Hold> {
+        self.check_day_bound(&self.shared.accounts.lock(), ev, 0, ev.cost_est_nusd)?;
+        let limits: Vec<rate::RateLimit> = all_limits
+            .iter()
+            .filter(|l| l.applies(&ev.provider, &ev.model, ev.profile_id.as_deref()))
+            .cloned()
+            .collect();
+        let mut hold = Hold {
             trace_id: ev.trace_id.clone(),
             event_id: ev.id.clone(),
             provider: ev.provider.clone(),
@@ -531,58 +687,70 @@ impl Ledger {
             profile_id: ev.profile_id.clone(),
             amount_nusd: ev.cost_est_nusd,
             expires_ms: ev.ts_ms().saturating_add(self.shared.opts.hold_ttl_ms),
+            rate: None,
         };
-        match self.shared.opts.mode {
-            BudgetMode::StrictBudget => {
-                // The writer commits everything queued, then checks and
-                // holds in one IMMEDIATE transaction (L7).
-                let (tx, rx) = crossbeam_channel::bounded(1);
-                let eff =
-                    self.shared
-                        .accounts
-                        .lock()
-                        .effect(&ev, 0, true, self.shared.opts.hold_ttl_ms);
-                self.tx
-                    .send(LCmd::Reserve {
-                        ev: Box::new(ev),
-                        eff,
-                        ack: tx,
-                    })
-                    .map_err(|_| closed_err())?;
-                let res = rx.recv().map_err(|_| closed_err())?;
-                let res = match res {
-                    Ok(Ok(())) => Ok(hold.clone()),
-                    Ok(Err((spent, reserved))) => {
-                        Err(self.budget_error(spent, reserved, hold.amount_nusd))
-                    }
-                    Err(e) => Err(e),
-                };
-                match res {
-                    Ok(h) => {
-                        done(Ok(()));
-                        Ok(h)
-                    }
-                    Err(e) => Err(e),
-                }
+        let strict = self.shared.opts.mode == BudgetMode::StrictBudget;
+        if !strict && limits.is_empty() {
+            let acc = self.shared.accounts.lock();
+            if acc.closed {
+                return Err(closed_err());
             }
-            BudgetMode::BestEffort => {
-                let acc = self.shared.accounts.lock();
-                if acc.closed {
-                    return Err(closed_err());
+            self.best_effort_budget(&acc, hold.amount_nusd)?;
+            let eff = acc.effect(ev, 0, true, self.shared.opts.hold_ttl_ms);
+            let done = done.take().unwrap_or_else(|| Box::new(|_| {}));
+            self.apply_and_queue(acc, ev.clone(), eff, sync, done)?;
+            return Ok(hold);
+        }
+        if !strict {
+            // Best effort: the budget from memory, the rate limits in the
+            // database (one count for every process).
+            self.best_effort_budget(&self.shared.accounts.lock(), hold.amount_nusd)?;
+        }
+        // The writer commits everything queued, then checks the budget
+        // (strict) and the rate limits and holds, in one IMMEDIATE
+        // transaction (L7, R1).
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let eff = self
+            .shared
+            .accounts
+            .lock()
+            .effect(ev, 0, true, self.shared.opts.hold_ttl_ms);
+        let rate = (!limits.is_empty()).then_some((limits, tokens));
+        self.tx
+            .send(LCmd::Reserve {
+                ev: Box::new(ev.clone()),
+                eff,
+                check_budget: strict,
+                rate,
+                ack: tx,
+            })
+            .map_err(|_| closed_err())?;
+        match rx.recv().map_err(|_| closed_err())? {
+            Ok(Ok(mark)) => {
+                hold.rate = mark;
+                if let Some(d) = done.take() {
+                    d(Ok(()));
                 }
-                if let Some(limit) = self.shared.opts.daily_budget_nusd {
-                    let now = self.shared.now_ms();
-                    let spent = acc.spend(&Scope::All, None, &self.shared.today());
-                    let reserved = acc.reserved(&Scope::All, None, now);
-                    if spent + reserved + hold.amount_nusd > limit {
-                        return Err(self.budget_error(spent, reserved, hold.amount_nusd));
-                    }
-                }
-                let eff = acc.effect(&ev, 0, true, self.shared.opts.hold_ttl_ms);
-                self.apply_and_queue(acc, ev, eff, sync, done)?;
                 Ok(hold)
             }
+            Ok(Err(db::Refusal::Budget(spent, reserved))) => {
+                Err(self.budget_error(spent, reserved, hold.amount_nusd))
+            }
+            Ok(Err(db::Refusal::Rate(r))) => Err(Error::RateLimited(r)),
+            Err(e) => Err(e),
         }
+    }
+
+    fn best_effort_budget(&self, acc: &Accounts, amount_nusd: i64) -> Result<()> {
+        if let Some(limit) = self.shared.opts.daily_budget_nusd {
+            let now = self.shared.now_ms();
+            let spent = acc.spend(&Scope::All, None, &self.shared.today());
+            let reserved = acc.reserved(&Scope::All, None, now);
+            if spent + reserved + amount_nusd > limit {
+                return Err(self.budget_error(spent, reserved, amount_nusd));
+            }
+        }
+        Ok(())
     }
 
     /// Reserves `estimate` for a trace (L6, L7): a `precheck_hold` event,
@@ -610,7 +778,29 @@ impl Ledger {
         ev.cost_est_nusd = estimate_nusd;
         ev.profile_id = profile_id.map(str::to_string);
         ev.validate()?;
-        self.hold_event(ev, false, Box::new(|_| {}))
+        let tokens = rate::reserved_tokens(None, None, None);
+        self.reserve_waiting(ev, tokens, false, Box::new(|_| {}))
+    }
+
+    /// [`Ledger::reserve`] with the request's tokens, for rate limits (R1):
+    /// `tpm` counts `estimate_tokens`, else `input_tokens` plus
+    /// `max_tokens` (else [`rate::DEFAULT_OUTPUT_TOKENS`]).
+    pub fn reserve_with(&self, r: &ReserveRequest<'_>) -> Result<Hold> {
+        if r.estimate_nusd < 0 {
+            return Err(Error::invalid("estimate_usd must be >= 0"));
+        }
+        let mut ev = LedgerEvent::new(
+            EventType::PrecheckHold,
+            r.trace_id,
+            r.provider,
+            r.model,
+            self.now_s(),
+        );
+        ev.cost_est_nusd = r.estimate_nusd;
+        ev.profile_id = r.profile_id.map(str::to_string);
+        ev.validate()?;
+        let tokens = rate::reserved_tokens(r.estimate_tokens, r.input_tokens, r.max_tokens);
+        self.reserve_waiting(ev, tokens, false, Box::new(|_| {}))
     }
 
     fn now_s(&self) -> f64 {
@@ -637,7 +827,19 @@ impl Ledger {
         ev.cost_est_nusd = hold.amount_nusd;
         ev.cost_actual_nusd = cost_actual_nusd;
         ev.profile_id = hold.profile_id.clone();
-        self.write_event(ev, sync)
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let done: Ack = if sync {
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            })
+        } else {
+            Box::new(|_| {})
+        };
+        self.write_event_inner(ev, sync, done, hold.rate.clone())?;
+        if sync {
+            return rx.recv().map_err(|_| closed_err())?;
+        }
+        Ok(())
     }
 
     /// Releases a hold without spend.
@@ -736,6 +938,7 @@ impl Ledger {
                 profile_id: (!h.profile_id.is_empty()).then(|| h.profile_id.clone()),
                 amount_nusd: h.amount_nusd,
                 expires_ms: h.expires_ms,
+                rate: None,
             })
     }
 }

@@ -4,6 +4,8 @@
 //! batches with backoff, isolates an event the database refuses so it never
 //! takes its batch with it, expires holds, and drains the queue on close.
 
+use super::db::Refusal;
+use super::rate::{RateLimit, RateMark};
 use crate::error::{Error, Result};
 use crate::ledger::accounts::{Effect, Scope};
 use crate::ledger::db::{is_transient, sql_err, Db};
@@ -22,11 +24,14 @@ pub(crate) enum LCmd {
         eff: Effect,
         ack: Option<Ack>,
     },
-    /// Strict check-and-hold. `Ok(Err((spent, reserved)))`: over budget.
+    /// Check-and-hold in one transaction: the budget (strict mode) and
+    /// the rate limits that apply, with the tokens the request counts.
     Reserve {
         ev: Box<LedgerEvent>,
         eff: Effect,
-        ack: Sender<Result<std::result::Result<(), (i64, i64)>>>,
+        check_budget: bool,
+        rate: Option<(Vec<RateLimit>, u64)>,
+        ack: Sender<Result<std::result::Result<Option<RateMark>, Refusal>>>,
     },
     Query {
         scope: Scope,
@@ -92,8 +97,16 @@ impl LedgerWriter {
                         let _ = self.commit(self.background_retry());
                     }
                 }
-                Ok(LCmd::Reserve { ev, eff, ack }) => {
-                    let res = self.commit(RETRY_FOR).and_then(|_| self.reserve(&ev, &eff));
+                Ok(LCmd::Reserve {
+                    ev,
+                    eff,
+                    check_budget,
+                    rate,
+                    ack,
+                }) => {
+                    let res = self
+                        .commit(RETRY_FOR)
+                        .and_then(|_| self.reserve(&ev, &eff, check_budget, rate.as_ref()));
                     let _ = ack.send(res);
                 }
                 Ok(LCmd::Query {
@@ -125,6 +138,7 @@ impl LedgerWriter {
                     if self.last_expiry.elapsed() >= interval {
                         self.last_expiry = Instant::now();
                         let _ = self.expire_holds();
+                        let _ = self.db.prune_rate(self.shared.now_ms());
                     }
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -304,27 +318,35 @@ impl LedgerWriter {
         &mut self,
         ev: &LedgerEvent,
         eff: &Effect,
-    ) -> Result<std::result::Result<(), (i64, i64)>> {
+        check_budget: bool,
+        rate: Option<&(Vec<RateLimit>, u64)>,
+    ) -> Result<std::result::Result<Option<RateMark>, Refusal>> {
         let window = self.shared.today();
         let now = self.shared.now_ms();
         let started = Instant::now();
         let mut backoff = Duration::from_millis(20);
+        let budget = self
+            .shared
+            .opts
+            .daily_budget_nusd
+            .filter(|_| check_budget);
         loop {
             match self.db.reserve_atomically(
                 ev,
                 eff,
-                self.shared.opts.daily_budget_nusd,
+                budget,
                 &window,
                 now,
+                rate.map(|(l, t)| (l.as_slice(), *t)),
             ) {
-                Ok(Ok(new)) => {
+                Ok(Ok((new, mark))) => {
                     if new {
                         self.shared.accounts.lock().apply(eff);
                         let mut h = self.shared.health.lock();
                         h.events_written += 1;
                         h.last_commit_ms = Some(now);
                     }
-                    return Ok(Ok(()));
+                    return Ok(Ok(mark));
                 }
                 Ok(Err(over)) => return Ok(Err(over)),
                 Err(e) if is_transient(&e) && started.elapsed() < RETRY_FOR => {
