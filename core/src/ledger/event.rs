@@ -153,10 +153,15 @@ impl LedgerEvent {
         }
         if let EventType::Other(t) = &self.event_type {
             return Err(Error::invalid(format!(
-                "event_type must be precheck_hold, commit, cancel or adjust, got {t:?}"
+                "event_type must be precheck_hold, commit, cancel, adjust, rate_limit_wait or rate_limit_retry, got {t:?}"
             )));
         }
-        if let EventStatus::Other(s) = &self.status {
+        let rate_event = matches!(
+            self.event_type,
+            EventType::RateLimitWait | EventType::RateLimitRetry
+        );
+        // A rate-limit event's status names its limit and scope.
+        if let (EventStatus::Other(s), false) = (&self.status, rate_event) {
             return Err(Error::invalid(format!(
                 "status must be ok, error or cancelled, got {s:?}"
             )));
