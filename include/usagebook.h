@@ -91,6 +91,10 @@ enum usagebook_status
   // A ledger hold would exceed the budget; the message names scope,
   // window, limit, spent, reserved and reset time (L7).
   USAGEBOOK_BUDGET_EXCEEDED = 9,
+  // A ledger rate limit refused the reservation (R3); the message names
+  // the scope, the limit (rpm, tpm or rpd), its window, the count and
+  // `retry after <seconds> s` (or that it can never fit).
+  USAGEBOOK_RATE_LIMITED = 10,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -235,6 +239,29 @@ usagebook_status usagebook_ledger_reserve(usagebook_ledger *l,
                                           double estimate_usd,
                                           const char *profile_id,
                                           usagebook_hold **out);
+
+// [`usagebook_ledger_reserve`] from a JSON request, with the tokens rate
+// limits count (R1): `{"traceId", "provider", "model", "estimateUsd",
+// "profileId"?, "inputTokens"?, "maxTokens"?, "estimateTokens"?}`. `tpm`
+// counts `estimateTokens`, else `inputTokens` plus `maxTokens` (else
+// 1024). A rate limit's refusal is `USAGEBOOK_RATE_LIMITED`; with
+// `waitOnRateLimit` the call blocks for the wait first (at most
+// `maxWaitTimeoutS` a wait, `retryBudgetS` in all).
+//
+// # Safety
+// `l` is NULL or an open ledger; `request_json` is NULL or NUL-terminated;
+// `out` is NULL or writable.
+usagebook_status usagebook_ledger_reserve_json(usagebook_ledger *l,
+                                               const char *request_json,
+                                               usagebook_hold **out);
+
+// Replaces the ledger's rate limits (R1) with a JSON list
+// `[{"scope": "provider:openai", "rpm": 500, "tpm": 200000, "rpd": 10000}]`
+// (`[]`: none).
+//
+// # Safety
+// `l` is NULL or an open ledger; `limits_json` is NULL or NUL-terminated.
+usagebook_status usagebook_ledger_set_rate_limits(usagebook_ledger *l, const char *limits_json);
 
 // Settles `hold` as spent (L6): spend becomes `cost_actual_usd`, or, when
 // it is negative or NaN, the cost of `usage_json` at the model's price

@@ -198,6 +198,64 @@ pub unsafe extern "C" fn usagebook_ledger_reserve(
     })
 }
 
+/// [`usagebook_ledger_reserve`] from a JSON request, with the tokens rate
+/// limits count (R1): `{"traceId", "provider", "model", "estimateUsd",
+/// "profileId"?, "inputTokens"?, "maxTokens"?, "estimateTokens"?}`. `tpm`
+/// counts `estimateTokens`, else `inputTokens` plus `maxTokens` (else
+/// 1024). A rate limit's refusal is `USAGEBOOK_RATE_LIMITED`; with
+/// `waitOnRateLimit` the call blocks for the wait first (at most
+/// `maxWaitTimeoutS` a wait, `retryBudgetS` in all).
+///
+/// # Safety
+/// `l` is NULL or an open ledger; `request_json` is NULL or NUL-terminated;
+/// `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn usagebook_ledger_reserve_json(
+    l: *mut usagebook_ledger,
+    request_json: *const c_char,
+    out: *mut *mut usagebook_hold,
+) -> usagebook_status {
+    ffi_guard!({
+        // SAFETY: forwarded contract.
+        let l = unsafe { ref_arg(l, "l") }?;
+        let out = out_arg(out, "out")?;
+        // SAFETY: forwarded contract.
+        let text = unsafe { str_arg(request_json, "request_json") }?;
+        let hold = usagebook_core::ledger::reserve_json(&l.inner, text)?;
+        let raw = Box::into_raw(Box::new(usagebook_hold {
+            hold,
+            settled: AtomicBool::new(false),
+        }));
+        // SAFETY: checked non-NULL; the caller's contract makes it writable.
+        unsafe { out.write(raw) };
+        Ok(())
+    })
+}
+
+/// Replaces the ledger's rate limits (R1) with a JSON list
+/// `[{"scope": "provider:openai", "rpm": 500, "tpm": 200000, "rpd": 10000}]`
+/// (`[]`: none).
+///
+/// # Safety
+/// `l` is NULL or an open ledger; `limits_json` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn usagebook_ledger_set_rate_limits(
+    l: *mut usagebook_ledger,
+    limits_json: *const c_char,
+) -> usagebook_status {
+    ffi_guard!({
+        // SAFETY: forwarded contract.
+        let l = unsafe { ref_arg(l, "l") }?;
+        // SAFETY: forwarded contract.
+        let text = unsafe { str_arg(limits_json, "limits_json") }?;
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            usagebook_core::Error::invalid(format!("limits_json is not valid JSON: {e}"))
+        })?;
+        let limits = usagebook_core::ledger::rate::limits_from_json(&v)?;
+        Ok(l.inner.set_rate_limits(limits)?)
+    })
+}
+
 /// Settles `hold` as spent (L6): spend becomes `cost_actual_usd`, or, when
 /// it is negative or NaN, the cost of `usage_json` at the model's price
 /// (L12), or, for an unpriced model, the hold's estimate; the reservation

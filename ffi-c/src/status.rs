@@ -36,6 +36,10 @@ pub enum usagebook_status {
     /// A ledger hold would exceed the budget; the message names scope,
     /// window, limit, spent, reserved and reset time (L7).
     USAGEBOOK_BUDGET_EXCEEDED = 9,
+    /// A ledger rate limit refused the reservation (R3); the message names
+    /// the scope, the limit (rpm, tpm or rpd), its window, the count and
+    /// `retry after <seconds> s` (or that it can never fit).
+    USAGEBOOK_RATE_LIMITED = 10,
 }
 
 /// The raw integer form of [`usagebook_status`]. Functions that take a status
@@ -74,6 +78,7 @@ impl From<Error> for FfiError {
             Error::Io { .. } => USAGEBOOK_IO_ERROR,
             Error::UnsupportedFormat { .. } => USAGEBOOK_UNSUPPORTED_FORMAT,
             Error::BudgetExceeded(_) => USAGEBOOK_BUDGET_EXCEEDED,
+            Error::RateLimited(_) => USAGEBOOK_RATE_LIMITED,
         };
         FfiError::new(status, e.to_string())
     }
@@ -81,7 +86,7 @@ impl From<Error> for FfiError {
 
 fn describe(code: u32) -> &'static CStr {
     use usagebook_status::*;
-    const TABLE: [(usagebook_status, &CStr); 10] = [
+    const TABLE: [(usagebook_status, &CStr); 11] = [
         (USAGEBOOK_OK, c"USAGEBOOK_OK: success"),
         (
             USAGEBOOK_NULL_ARGUMENT,
@@ -115,6 +120,10 @@ fn describe(code: u32) -> &'static CStr {
         (
             USAGEBOOK_BUDGET_EXCEEDED,
             c"USAGEBOOK_BUDGET_EXCEEDED: the hold would exceed the budget",
+        ),
+        (
+            USAGEBOOK_RATE_LIMITED,
+            c"USAGEBOOK_RATE_LIMITED: a rate limit refused the reservation",
         ),
     ];
     TABLE

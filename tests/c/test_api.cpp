@@ -279,6 +279,20 @@ void test_ledger(const std::string &base) {
     Hold eq = reserve(l.get(), "t5", 0.1);
     CHECK(eq != nullptr, "equality passes");
     CHECK_STATUS(usagebook_ledger_commit(l.get(), eq.get(), nullptr, 0.1), USAGEBOOK_OK);
+    // R1-R3: a limit set on the open ledger refuses the second request.
+    CHECK_STATUS(usagebook_ledger_set_rate_limits(l.get(), R"([{"scope":"model:gpt-4o","rpm":1}])"), USAGEBOOK_OK);
+    usagebook_hold *raw = nullptr;
+    CHECK_STATUS(usagebook_ledger_reserve_json(
+                     l.get(), R"({"traceId":"r1","provider":"openai","model":"gpt-4o","estimateUsd":0})", &raw),
+                 USAGEBOOK_OK);
+    Hold r1(raw);
+    raw = nullptr;
+    CHECK_STATUS(usagebook_ledger_reserve_json(
+                     l.get(), R"({"traceId":"r2","provider":"openai","model":"gpt-4o","estimateUsd":0})", &raw),
+                 USAGEBOOK_RATE_LIMITED);
+    CHECK(raw == nullptr, "no hold on a rate-limit refusal");
+    CHECK_STATUS(usagebook_ledger_cancel(l.get(), r1.get()), USAGEBOOK_OK);
+    CHECK_STATUS(usagebook_ledger_set_rate_limits(l.get(), "[]"), USAGEBOOK_OK);
     CHECK_STATUS(usagebook_ledger_flush(l.get()), USAGEBOOK_OK);
     CHECK_STATUS(usagebook_ledger_health_json(l.get(), &out), USAGEBOOK_OK);
     std::string health = take(out);

@@ -554,6 +554,44 @@ static void test_sdk_usage_and_cost(void) {
   free(p);
 }
 
+/* R1-R3: rate limits from the options, a refusal with its code and the
+ * limit named, reserve_json's token estimate against tpm, limits changed
+ * on an open ledger, and a blocking wait that ends in a hold. */
+static void test_rate_limits(void) {
+  const char *opts =
+      "{\"mode\":\"strict_budget\",\"rateLimits\":[{\"scope\":\"provider:openai\",\"rpm\":2,\"tpm\":1000}]}";
+  char *p = path_of("rate.db");
+  usagebook_ledger *l = NULL;
+  CHECK_STATUS(usagebook_ledger_open(p, opts, &l), USAGEBOOK_OK);
+  usagebook_hold *h = NULL;
+  CHECK_STATUS(usagebook_ledger_reserve_json(l,
+      "{\"traceId\":\"a\",\"provider\":\"openai\",\"model\":\"gpt-4o\",\"estimateUsd\":0.01,\"estimateTokens\":900}", &h),
+      USAGEBOOK_OK);
+  usagebook_hold_free(h);
+  h = SENTINEL_HOLD;
+  CHECK_STATUS(usagebook_ledger_reserve_json(l,
+      "{\"traceId\":\"b\",\"provider\":\"openai\",\"model\":\"gpt-4o\",\"estimateUsd\":0.01,\"inputTokens\":50,\"maxTokens\":100}", &h),
+      USAGEBOOK_RATE_LIMITED);
+  CHECK(h == SENTINEL_HOLD, "a refused reservation leaves *out alone");
+  CHECK_CONTAINS(usagebook_last_error_message(), "rate limit tpm 1000 of scope \"provider:openai\"");
+  CHECK_CONTAINS(usagebook_last_error_message(), "retry after");
+  CHECK_CONTAINS(usagebook_status_str(USAGEBOOK_RATE_LIMITED), "USAGEBOOK_RATE_LIMITED");
+  /* Another provider is outside that scope. */
+  h = NULL;
+  CHECK_STATUS(usagebook_ledger_reserve(l, "c", "anthropic", "claude", 0.01, NULL, &h), USAGEBOOK_OK);
+  usagebook_hold_free(h);
+  CHECK_STATUS(usagebook_ledger_reserve_json(l, "{\"traceId\":\"d\",\"provider\":\"openai\",\"model\":\"m\",\"estimateUsd\":0,\"tokens\":1}", &h),
+               USAGEBOOK_INVALID_ARGUMENT);
+  CHECK_CONTAINS(usagebook_last_error_message(), "unknown reservation field");
+  CHECK_STATUS(usagebook_ledger_set_rate_limits(l, "[{\"scope\":\"everywhere\",\"rpm\":1}]"), USAGEBOOK_INVALID_ARGUMENT);
+  CHECK_STATUS(usagebook_ledger_set_rate_limits(l, "[]"), USAGEBOOK_OK);
+  h = NULL;
+  CHECK_STATUS(usagebook_ledger_reserve(l, "e", "openai", "gpt-4o", 0.01, NULL, &h), USAGEBOOK_OK);
+  usagebook_hold_free(h);
+  CHECK_STATUS(usagebook_ledger_close(l), USAGEBOOK_OK);
+  free(p);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <scratch directory>\n", argv[0]);
@@ -570,5 +608,6 @@ int main(int argc, char **argv) {
   test_prices_and_expiry();
   test_sdk_usage_and_cost();
   test_threads();
+  test_rate_limits();
   return check_report("test_ledger (C)");
 }

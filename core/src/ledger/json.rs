@@ -184,6 +184,67 @@ impl LedgerOptions {
     }
 }
 
+/// A reservation as JSON (C and Node): `{"traceId", "provider", "model",
+/// "estimateUsd", "profileId"?, "inputTokens"?, "maxTokens"?,
+/// "estimateTokens"?}`; unknown keys and wrong types are errors naming
+/// them.
+pub fn reserve_json(l: &super::Ledger, text: &str) -> Result<super::Hold> {
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| Error::invalid(format!("the reservation is not valid JSON: {e}")))?;
+    let m = v
+        .as_object()
+        .ok_or_else(|| Error::invalid("the reservation must be a JSON object"))?;
+    const KEYS: [&str; 8] = [
+        "traceId",
+        "provider",
+        "model",
+        "estimateUsd",
+        "profileId",
+        "inputTokens",
+        "maxTokens",
+        "estimateTokens",
+    ];
+    if let Some(k) = m.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(Error::invalid(format!(
+            "unknown reservation field {}; known: {}",
+            crate::limits::quote(k),
+            KEYS.join(", ")
+        )));
+    }
+    let text_of = |k: &str| -> Result<&str> {
+        m.get(k)
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::invalid(format!("{k} must be a string")))
+    };
+    let count = |k: &str| -> Result<Option<u64>> {
+        match m.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+                Error::invalid(format!("{k} must be an integer >= 0, got {v}"))
+            }),
+        }
+    };
+    let usd = m
+        .get("estimateUsd")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| Error::invalid("estimateUsd must be a number"))?;
+    let profile = match m.get("profileId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => return Err(Error::invalid("profileId must be a string")),
+    };
+    l.reserve_with(&super::ReserveRequest {
+        trace_id: text_of("traceId")?,
+        provider: text_of("provider")?,
+        model: text_of("model")?,
+        estimate_nusd: usd_to_nano(usd, "estimate_usd")?,
+        profile_id: profile,
+        input_tokens: count("inputTokens")?,
+        max_tokens: count("maxTokens")?,
+        estimate_tokens: count("estimateTokens")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ pub mod rate;
 mod writer;
 
 pub use accounts::Scope;
+pub use json::reserve_json;
 pub use event::{EventStatus, EventType, LedgerEvent};
 pub use pricing::PriceRegistry;
 
