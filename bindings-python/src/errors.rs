@@ -30,6 +30,20 @@ const BUDGET_FIELDS: [(&str, &str); 7] = [
     ),
 ];
 
+/// The read-only attributes of `RateLimited` (R3).
+const RATE_FIELDS: [(&str, &str); 7] = [
+    ("scope", "The refusing limit's scope, e.g. \"provider:openai\"."),
+    ("limit", "Which limit refused: \"rpm\", \"tpm\" or \"rpd\"."),
+    ("window_s", "The limit's window in seconds (60 or 86400)."),
+    ("current", "The count in the window without this request."),
+    ("maximum", "The limit."),
+    ("requested", "What this request would add (1, or its tokens)."),
+    (
+        "retry_after_s",
+        "Seconds until the request fits, or None if it never can.",
+    ),
+];
+
 struct Classes {
     base: Py<PyType>,
     invalid: Py<PyType>,
@@ -37,6 +51,23 @@ struct Classes {
     closed: Py<PyType>,
     storage: Py<PyType>,
     budget: Py<PyType>,
+    rate: Py<PyType>,
+}
+
+/// A class whose read-only properties read the instance attributes
+/// `_<name>` set when the error is raised.
+fn with_fields(py: Python<'_>, class: Py<PyType>, fields: &[(&str, &str)]) -> PyResult<Py<PyType>> {
+    let attrgetter = py.import("operator")?.getattr("attrgetter")?;
+    let property = py.import("builtins")?.getattr("property")?;
+    for (name, doc) in fields {
+        let getter = attrgetter.call1((format!("_{name}"),))?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("doc", doc)?;
+        class
+            .bind(py)
+            .setattr(*name, property.call((getter,), Some(&kwargs))?)?;
+    }
+    Ok(class)
 }
 
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
@@ -86,23 +117,22 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
                 "StorageError",
                 "Reading or writing the tracker's files failed (the message says which and why).",
             )?,
-            budget: {
-                let class = sub(
+            budget: with_fields(
+                py,
+                sub(
                     "BudgetExceeded",
                     "A hold was refused: spent + reserved + requested would pass the ledger's daily budget. Nothing was recorded.",
-                )?;
-                let attrgetter = py.import("operator")?.getattr("attrgetter")?;
-                let property = py.import("builtins")?.getattr("property")?;
-                for (name, doc) in BUDGET_FIELDS {
-                    let getter = attrgetter.call1((format!("_{name}"),))?;
-                    let kwargs = PyDict::new(py);
-                    kwargs.set_item("doc", doc)?;
-                    class
-                        .bind(py)
-                        .setattr(name, property.call((getter,), Some(&kwargs))?)?;
-                }
-                class
-            },
+                )?,
+                &BUDGET_FIELDS,
+            )?,
+            rate: with_fields(
+                py,
+                sub(
+                    "RateLimited",
+                    "A reservation was refused by a rate limit (rpm, tpm or rpd of a scope). Nothing was recorded and no limit's slot was taken; retry after retry_after_s.",
+                )?,
+                &RATE_FIELDS,
+            )?,
             base,
         })
     })?;
@@ -112,6 +142,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ClosedError", classes.closed.bind(py))?;
     m.add("StorageError", classes.storage.bind(py))?;
     m.add("BudgetExceeded", classes.budget.bind(py))?;
+    m.add("RateLimited", classes.rate.bind(py))?;
     Ok(())
 }
 
@@ -154,6 +185,7 @@ pub fn from_core(e: Error) -> PyErr {
         Error::Closed => new_err(Kind::Closed, e.to_string()),
         Error::Io { .. } | Error::UnsupportedFormat { .. } => new_err(Kind::Storage, e.to_string()),
         Error::BudgetExceeded(ref b) => budget_err(b, e.to_string()),
+        Error::RateLimited(ref r) => rate_err(r, e.to_string()),
         // Kinds the tracker never produces (the core's error grows with its
         // other features): the base class, with the core's message.
         #[allow(unreachable_patterns)]
@@ -182,6 +214,30 @@ fn budget_err(b: &BudgetExceeded, msg: String) -> PyErr {
                 "_reset_at",
                 crate::convert::datetime_from_ms(py, b.reset_at_ms)?,
             )?;
+            Ok(())
+        };
+        match fill() {
+            Ok(()) => err,
+            Err(e) => e,
+        }
+    })
+}
+
+fn rate_err(r: &usagebook_core::ledger::rate::RateLimited, msg: String) -> PyErr {
+    Python::attach(|py| {
+        let Some(c) = CLASSES.get(py) else {
+            return pyo3::exceptions::PyRuntimeError::new_err(msg);
+        };
+        let err = PyErr::from_type(c.rate.bind(py).clone(), msg);
+        let v = err.value(py);
+        let fill = || -> PyResult<()> {
+            v.setattr("_scope", &r.scope)?;
+            v.setattr("_limit", r.limit)?;
+            v.setattr("_window_s", r.window_s)?;
+            v.setattr("_current", r.current)?;
+            v.setattr("_maximum", r.maximum)?;
+            v.setattr("_requested", r.requested)?;
+            v.setattr("_retry_after_s", r.retry_after_s)?;
             Ok(())
         };
         match fill() {

@@ -44,6 +44,24 @@ fn usd_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
     core(|| usd_to_nano(x, name))
 }
 
+/// `rate_limits=[{"scope": "provider:openai", "rpm": 500, ...}]`, read by
+/// the core (same names and checks as every binding).
+fn rate_limits_arg(v: &Bound<'_, PyAny>) -> PyResult<Vec<usagebook_core::ledger::rate::RateLimit>> {
+    let json = convert::py_to_json(v, "rate_limits")?;
+    core(|| usagebook_core::ledger::rate::limits_from_json(&json))
+}
+
+fn seconds_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
+    let s = convert::number(v, name)?;
+    if !s.is_finite() || !(0.0..=366.0 * 86_400.0).contains(&s) {
+        return Err(invalid(format!(
+            "{name} must be a number of seconds >= 0 and at most 366 days, got {}",
+            describe(v)
+        )));
+    }
+    Ok((s * 1000.0).round() as i64)
+}
+
 fn bool_arg(obj: Option<&Bound<'_, PyAny>>, name: &str, default: bool) -> PyResult<bool> {
     match obj {
         Some(o) if !o.is_none() => o
@@ -422,8 +440,8 @@ fn spawn_then(
 impl PyLedger {
     #[new]
     #[pyo3(
-        signature = (path, *, mode = None, batch_size = None, flush_interval_ms = None, daily_budget_usd = None, timezone = None, hold_ttl_s = None, prices = None, allow_unpriced = None, _clock = None),
-        text_signature = "(path, *, mode='best_effort', batch_size=100, flush_interval_ms=200, daily_budget_usd=None, timezone='UTC', hold_ttl_s=900, prices=None, allow_unpriced=False, _clock=None)"
+        signature = (path, *, mode = None, batch_size = None, flush_interval_ms = None, daily_budget_usd = None, timezone = None, hold_ttl_s = None, prices = None, allow_unpriced = None, rate_limits = None, wait_on_rate_limit = None, max_wait_timeout_s = None, retry_budget_s = None, _clock = None),
+        text_signature = "(path, *, mode='best_effort', batch_size=100, flush_interval_ms=200, daily_budget_usd=None, timezone='UTC', hold_ttl_s=900, prices=None, allow_unpriced=False, rate_limits=None, wait_on_rate_limit=False, max_wait_timeout_s=60, retry_budget_s=90, _clock=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -437,6 +455,10 @@ impl PyLedger {
         hold_ttl_s: Option<&Bound<'_, PyAny>>,
         prices: Option<&Bound<'_, PyAny>>,
         allow_unpriced: Option<&Bound<'_, PyAny>>,
+        rate_limits: Option<&Bound<'_, PyAny>>,
+        wait_on_rate_limit: Option<&Bound<'_, PyAny>>,
+        max_wait_timeout_s: Option<&Bound<'_, PyAny>>,
+        retry_budget_s: Option<&Bound<'_, PyAny>>,
         _clock: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
@@ -486,6 +508,16 @@ impl PyLedger {
             }
             opts.prices = crate::pricing::prices_arg(py, prices)?;
             opts.allow_unpriced = bool_arg(allow_unpriced, "allow_unpriced", false)?;
+            if let Some(l) = rate_limits.filter(|l| !l.is_none()) {
+                opts.rate.limits = rate_limits_arg(l)?;
+            }
+            opts.rate.wait = bool_arg(wait_on_rate_limit, "wait_on_rate_limit", false)?;
+            if let Some(s) = max_wait_timeout_s.filter(|s| !s.is_none()) {
+                opts.rate.max_wait_ms = seconds_arg(s, "max_wait_timeout_s")?;
+            }
+            if let Some(s) = retry_budget_s.filter(|s| !s.is_none()) {
+                opts.rate.retry_budget_ms = seconds_arg(s, "retry_budget_s")?;
+            }
             let (clock, hook): (SharedClock, Option<HookClock>) = match _clock {
                 Some(c) if !c.is_none() => {
                     if !c.is_callable() {
@@ -512,6 +544,22 @@ impl PyLedger {
     #[getter]
     fn mode(&self) -> &'static str {
         self.inner.options().mode.as_str()
+    }
+
+    /// The rate limits in force, as `rate_limits=` takes them (R1).
+    #[getter]
+    fn rate_limits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let v = usagebook_core::ledger::rate::limits_to_json(&self.inner.rate_limits());
+        convert::json_to_py(py, &v)
+    }
+
+    /// Replaces the rate limits of the open ledger (R1); `[]` removes them.
+    #[pyo3(text_signature = "($self, limits)")]
+    fn set_rate_limits(&self, limits: &Bound<'_, PyAny>) -> PyResult<()> {
+        guard(|| {
+            let l = rate_limits_arg(limits)?;
+            core(|| self.inner.set_rate_limits(l))
+        })
     }
 
     /// The daily budget in USD, or `None`.
@@ -674,6 +722,8 @@ impl PyLedger {
             d.set_item("last_error", h.last_error)?;
             d.set_item("schema_version", h.schema_version)?;
             d.set_item("notes", h.notes)?;
+            d.set_item("rate_limited", h.rate_limited)?;
+            d.set_item("rate_limit_waits", h.rate_limit_waits)?;
             Ok(d)
         })
     }
@@ -754,9 +804,10 @@ impl PyHold {
 impl PyHold {
     #[new]
     #[pyo3(
-        signature = (ledger, *, trace_id, provider, model, estimate_usd, profile_id = None),
-        text_signature = "(ledger, *, trace_id, provider, model, estimate_usd, profile_id=None)"
+        signature = (ledger, *, trace_id, provider, model, estimate_usd, profile_id = None, input_tokens = None, max_tokens = None, estimate_tokens = None),
+        text_signature = "(ledger, *, trace_id, provider, model, estimate_usd, profile_id=None, input_tokens=None, max_tokens=None, estimate_tokens=None)"
     )]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         ledger: &Bound<'_, PyAny>,
@@ -765,6 +816,9 @@ impl PyHold {
         model: &Bound<'_, PyAny>,
         estimate_usd: &Bound<'_, PyAny>,
         profile_id: Option<&Bound<'_, PyAny>>,
+        input_tokens: Option<&Bound<'_, PyAny>>,
+        max_tokens: Option<&Bound<'_, PyAny>>,
+        estimate_tokens: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         guard(|| {
             let l = ledger.cast::<PyLedger>().map_err(|_| {
@@ -780,12 +834,38 @@ impl PyHold {
             let model = convert::string(model, "model")?;
             let estimate = usd_arg(estimate_usd, "estimate_usd")?;
             let profile = convert::opt_string(profile_id, "profile_id")?;
-            let run = || {
-                pl.inner
-                    .reserve(&trace_id, &provider, &model, estimate, profile.as_deref())
+            let count = |v: Option<&Bound<'_, PyAny>>, name: &str| -> PyResult<Option<u64>> {
+                match v.filter(|v| !v.is_none()) {
+                    None => Ok(None),
+                    Some(v) if convert::is_int(v) => v.extract::<u64>().map(Some).map_err(|_| {
+                        invalid(format!("{name} must be an int >= 0, got {}", describe(v)))
+                    }),
+                    Some(v) => Err(invalid(format!(
+                        "{name} must be an int >= 0, got {}",
+                        describe(v)
+                    ))),
+                }
             };
-            // Strict: one IMMEDIATE transaction on the writer thread (L7).
-            let hold = if pl.strict() {
+            let request_tokens = (
+                count(input_tokens, "input_tokens")?,
+                count(max_tokens, "max_tokens")?,
+                count(estimate_tokens, "estimate_tokens")?,
+            );
+            let run = || {
+                pl.inner.reserve_with(&usagebook_core::ledger::ReserveRequest {
+                    trace_id: &trace_id,
+                    provider: &provider,
+                    model: &model,
+                    estimate_nusd: estimate,
+                    profile_id: profile.as_deref(),
+                    input_tokens: request_tokens.0,
+                    max_tokens: request_tokens.1,
+                    estimate_tokens: request_tokens.2,
+                })
+            };
+            // Strict, or under rate limits: one IMMEDIATE transaction on the
+            // writer thread (L7, R1), maybe a wait (R2): without the GIL.
+            let hold = if pl.strict() || !pl.inner.rate_limits().is_empty() {
                 blocking(py, run)?
             } else {
                 core(run)?

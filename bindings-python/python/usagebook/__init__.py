@@ -35,6 +35,7 @@ from . import _native
 from ._native import (
     BudgetExceeded,
     ClosedError,
+    RateLimited,
     InvalidArgumentError,
     LedgerEvent,
     LockedError,
@@ -65,6 +66,7 @@ __all__ = [
     "LedgerEvent",
     "Hold",
     "BudgetExceeded",
+    "RateLimited",
     "Prices",
     "Cost",
     "CostItem",
@@ -290,23 +292,43 @@ class Ledger(_native.Ledger):
     object, or its dict form. Money is USD floats here, integer nano-USD inside. Safe to share
     between threads; an (async) context manager that closes on exit. A
     ledger never closed is closed (its queue drained) at interpreter exit.
+
+    Rate limits (R1-R3, docs/ledger.md): ``rate_limits=[{"scope":
+    "provider:openai", "rpm": 500, "tpm": 200000, "rpd": 10000}, ...]``
+    (scopes ``all``, ``provider:<name>``, ``model:<name>``,
+    ``profile:<id>``) are checked with the budget in one transaction shared
+    by every process; a refusal raises :class:`RateLimited`. With
+    ``wait_on_rate_limit=True`` a reservation waits instead (each wait at
+    most ``max_wait_timeout_s``, all at most ``retry_budget_s``), each wait
+    and retry recorded as a ``rate_limit_wait`` / ``rate_limit_retry``
+    event. ``set_rate_limits()`` changes them on an open ledger.
     """
 
     def reserve(self, *, trace_id: str, provider: str, model: str, estimate_usd: float,
-                profile_id: Optional[str] = None) -> Hold:
+                profile_id: Optional[str] = None, input_tokens: Optional[int] = None,
+                max_tokens: Optional[int] = None, estimate_tokens: Optional[int] = None) -> Hold:
         """Reserves ``estimate_usd`` for a trace (a ``precheck_hold``), or
         raises :class:`BudgetExceeded` if spent + reserved + estimate would
-        pass ``daily_budget_usd`` (reaching it exactly is allowed)."""
+        pass ``daily_budget_usd`` (reaching it exactly is allowed), or
+        :class:`RateLimited`. ``tpm`` limits count ``estimate_tokens``, else
+        ``input_tokens`` plus ``max_tokens`` (else 1024); the commit
+        corrects it to the actual usage."""
         return Hold(self, trace_id=trace_id, provider=provider, model=model,
-                    estimate_usd=estimate_usd, profile_id=profile_id)
+                    estimate_usd=estimate_usd, profile_id=profile_id, input_tokens=input_tokens,
+                    max_tokens=max_tokens, estimate_tokens=estimate_tokens)
 
     async def areserve(self, *, trace_id: str, provider: str, model: str, estimate_usd: float,
-                       profile_id: Optional[str] = None) -> Hold:
-        """``reserve()`` without blocking the event loop (strict mode waits
-        for a database transaction: it runs on the default executor)."""
+                       profile_id: Optional[str] = None, input_tokens: Optional[int] = None,
+                       max_tokens: Optional[int] = None,
+                       estimate_tokens: Optional[int] = None) -> Hold:
+        """``reserve()`` without blocking the event loop (strict mode and
+        rate limits wait for a database transaction, maybe for a rate
+        limit: it runs on the default executor)."""
         call = functools.partial(Hold, self, trace_id=trace_id, provider=provider, model=model,
-                                 estimate_usd=estimate_usd, profile_id=profile_id)
-        if self.mode == "strict_budget":
+                                 estimate_usd=estimate_usd, profile_id=profile_id,
+                                 input_tokens=input_tokens, max_tokens=max_tokens,
+                                 estimate_tokens=estimate_tokens)
+        if self.mode == "strict_budget" or self.rate_limits:
             return await _off_loop(call)
         return call()
 

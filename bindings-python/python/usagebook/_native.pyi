@@ -3,7 +3,7 @@ module by ``python -m mypy.stubtest usagebook`` (run-tests.sh)."""
 
 import os
 from datetime import datetime
-from typing import Any, Callable, List, Literal, Mapping, Optional, TypedDict, TypeVar, Union, final
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, TypedDict, TypeVar, Union, final
 
 from typing_extensions import disjoint_base
 
@@ -16,6 +16,7 @@ __all__ = [
     "ClosedError",
     "StorageError",
     "BudgetExceeded",
+    "RateLimited",
     "Usage",
     "UsageLog",
     "UsageStats",
@@ -69,6 +70,24 @@ class BudgetExceeded(UsagebookError):
     def requested(self) -> float: ...
     @property
     def reset_at(self) -> datetime: ...
+
+class RateLimited(UsagebookError):
+    """A reservation was refused by a rate limit (rpm, tpm or rpd of a scope). Nothing was recorded and no limit's slot was taken; retry after retry_after_s."""
+
+    @property
+    def scope(self) -> str: ...
+    @property
+    def limit(self) -> Literal["rpm", "tpm", "rpd"]: ...
+    @property
+    def window_s(self) -> int: ...
+    @property
+    def current(self) -> int: ...
+    @property
+    def maximum(self) -> int: ...
+    @property
+    def requested(self) -> int: ...
+    @property
+    def retry_after_s(self) -> Optional[float]: ...
 
 @final
 class Usage:
@@ -264,6 +283,8 @@ class _LedgerHealth(TypedDict):
     last_error: Optional[str]
     schema_version: int
     notes: List[str]
+    rate_limited: int
+    rate_limit_waits: int
 
 @final
 class Prices:
@@ -301,10 +322,17 @@ class Ledger:
         hold_ttl_s: float = 900,
         prices: Optional[_Prices] = None,
         allow_unpriced: bool = False,
+        rate_limits: Optional[Sequence[Mapping[str, Any]]] = None,
+        wait_on_rate_limit: bool = False,
+        max_wait_timeout_s: float = 60,
+        retry_budget_s: float = 90,
         _clock: Optional[Callable[[], int]] = None,
     ) -> _S: ...
     @property
     def mode(self) -> Literal["best_effort", "strict_budget"]: ...
+    @property
+    def rate_limits(self) -> List[Dict[str, Any]]: ...
+    def set_rate_limits(self, limits: Sequence[Mapping[str, Any]]) -> None: ...
     @property
     def daily_budget_usd(self) -> Optional[float]: ...
     @property
@@ -338,6 +366,9 @@ class Hold:
         model: str,
         estimate_usd: float,
         profile_id: Optional[str] = None,
+        input_tokens: Optional[int] = None,
+        max_tokens: Optional[int] = None,
+        estimate_tokens: Optional[int] = None,
     ) -> _S: ...
     @property
     def trace_id(self) -> str: ...
