@@ -196,7 +196,8 @@ export type UsagebookErrorCode =
   | 'USAGEBOOK_IO_ERROR'
   | 'USAGEBOOK_UNSUPPORTED_FORMAT'
   | 'USAGEBOOK_PANIC'
-  | 'USAGEBOOK_BUDGET_EXCEEDED';
+  | 'USAGEBOOK_BUDGET_EXCEEDED'
+  | 'USAGEBOOK_RATE_LIMITED';
 
 /** Every error usagebook throws or rejects with; bad input is a `TypeError` with code `USAGEBOOK_INVALID_ARGUMENT`. */
 export interface UsagebookError extends Error {
@@ -211,6 +212,7 @@ export declare const ErrorCodes: Readonly<{
   UNSUPPORTED_FORMAT: 'USAGEBOOK_UNSUPPORTED_FORMAT';
   PANIC: 'USAGEBOOK_PANIC';
   BUDGET_EXCEEDED: 'USAGEBOOK_BUDGET_EXCEEDED';
+  RATE_LIMITED: 'USAGEBOOK_RATE_LIMITED';
 }>;
 
 /** The package version (the same as the Rust crates', B5). */
@@ -356,9 +358,46 @@ export interface LedgerOptions {
   allowUnpriced?: boolean;
   /** How long `close` may take to drain the queue (default 30000). */
   closeDeadlineMs?: number;
+  /** Rate limits (R1), checked with the budget in one transaction shared by every process. */
+  rateLimits?: RateLimit[];
+  /** Wait (and retry) instead of rejecting with a {@link RateLimitedError} (R2). Default false. */
+  waitOnRateLimit?: boolean;
+  /** The longest one wait may be, seconds (default 60). */
+  maxWaitTimeoutS?: number;
+  /** The longest all waits of one reservation may add up to, seconds (default 90). */
+  retryBudgetS?: number;
 }
 
-export type LedgerEventType = 'precheck_hold' | 'commit' | 'cancel' | 'adjust';
+/** One rate limit: any of `rpm`, `tpm`, `rpd` for the requests of `scope`. */
+export interface RateLimit {
+  /** `'all'`, `'provider:<name>'`, `'model:<name>'` or `'profile:<id>'` (default `'all'`). */
+  scope?: string;
+  /** Requests per minute. */
+  rpm?: number;
+  /** Tokens per minute (a reservation counts its token estimate; the commit corrects it). */
+  tpm?: number;
+  /** Requests per day (a sliding 24 h). */
+  rpd?: number;
+}
+
+/** A reservation refused by a rate limit (R3); nothing was recorded and no limit's slot was taken. */
+export declare class RateLimitedError extends Error {
+  private constructor();
+  readonly code: 'USAGEBOOK_RATE_LIMITED';
+  readonly scope: string;
+  readonly limit: 'rpm' | 'tpm' | 'rpd';
+  /** 60 or 86400. */
+  readonly windowS: number;
+  /** The count in the window without this request. */
+  readonly current: number;
+  readonly maximum: number;
+  /** What this request would add (1, or its tokens). */
+  readonly requested: number;
+  /** Seconds until it would fit; null when it never can. */
+  readonly retryAfterS: number | null;
+}
+
+export type LedgerEventType = 'precheck_hold' | 'commit' | 'cancel' | 'adjust' | 'rate_limit_wait' | 'rate_limit_retry';
 
 /** A ledger usage: anything {@link UsageInput} is, or the ledger's own camelCase numbers (`tokensIn`, `tokensOut`, `cachedTokens`, `reasoningTokens`, `images`, `audioSeconds`). */
 export type LedgerUsage = UsageInput | Record<string, number>;
@@ -401,6 +440,12 @@ export interface ReserveArgs {
   /** USD, >= 0. */
   estimateUsd: number;
   profileId?: string | null;
+  /** Tokens sent (a `tpm` limit counts these plus `maxTokens`, else 1024). */
+  inputTokens?: number;
+  /** The most the call may generate. */
+  maxTokens?: number;
+  /** Or the whole token estimate. */
+  estimateTokens?: number;
 }
 
 /** `'all'`, `'provider:<name>'` or `'model:<name>'`. */
@@ -472,6 +517,9 @@ export interface LedgerHealth {
   schemaVersion: number;
   /** What opening found worth saying (e.g. an empty database file opened as a new ledger). */
   notes: string[];
+  /** Reservations refused by a rate limit, and waits for one (R2, R3). */
+  rateLimited: number;
+  rateLimitWaits: number;
 }
 
 /**
@@ -499,6 +547,10 @@ export declare class Ledger {
    * passes). Strict mode: resolves once the hold is durable.
    */
   reserve(args: ReserveArgs): Promise<Hold>;
+  /** The rate limits in force (R1). */
+  readonly rateLimits: RateLimit[];
+  /** Replaces the rate limits of the open ledger; `[]` removes them. */
+  setRateLimits(limits: RateLimit[]): void;
   /** Settled spend (commits, adjusts) since local midnight, USD. */
   spendToday(scope?: LedgerScope, profileId?: string | null): Promise<number>;
   /** What open, unexpired holds reserve now, USD. */

@@ -26,6 +26,7 @@ const ErrorCodes = Object.freeze({
   UNSUPPORTED_FORMAT: 'USAGEBOOK_UNSUPPORTED_FORMAT',
   PANIC: 'USAGEBOOK_PANIC',
   BUDGET_EXCEEDED: 'USAGEBOOK_BUDGET_EXCEEDED',
+  RATE_LIMITED: 'USAGEBOOK_RATE_LIMITED',
 });
 
 // Arrays shared with the native fast path (src/fast.rs), per tracker:
@@ -515,7 +516,7 @@ class NoOpLlmUsageTracker extends Tracker {
 }
 
 // The budget ledger (L1-L12): its own facade, ledger.js.
-const { Ledger, Hold, BudgetExceededError } = require('./ledger.js');
+const { Ledger, Hold, BudgetExceededError, RateLimitedError } = require('./ledger.js');
 
 module.exports = {
   FileBackedLlmUsageTracker,
@@ -524,6 +525,7 @@ module.exports = {
   Ledger,
   Hold,
   BudgetExceededError,
+  RateLimitedError,
   cost,
   Prices,
   ErrorCodes,

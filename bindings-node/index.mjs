@@ -12,6 +12,7 @@ export const {
   Ledger,
   Hold,
   BudgetExceededError,
+  RateLimitedError,
   cost,
   Prices,
   ErrorCodes,

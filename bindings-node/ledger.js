@@ -15,6 +15,7 @@ const { usageOf, stringify, checkText, nativePrices, Prices, show, invalid } = r
 const INVALID_ARGUMENT = 'USAGEBOOK_INVALID_ARGUMENT';
 const CLOSED = 'USAGEBOOK_CLOSED';
 const BUDGET_EXCEEDED = 'USAGEBOOK_BUDGET_EXCEEDED';
+const RATE_LIMITED = 'USAGEBOOK_RATE_LIMITED';
 
 function closedError(method) {
   const e = new Error(`${method}: the ledger is closed; open a new one to keep recording`);
@@ -35,6 +36,25 @@ class BudgetExceededError extends Error {
     this.reserved = d.reserved;
     this.requested = d.requested;
     this.resetAt = new Date(d.resetAtMs);
+  }
+}
+
+/**
+ * A reservation refused by a rate limit (R3): nothing was recorded and no
+ * limit's slot was taken. `retryAfterS` is when it would fit (null: never).
+ */
+class RateLimitedError extends Error {
+  constructor(d) {
+    super(d.message);
+    this.name = 'RateLimitedError';
+    this.code = RATE_LIMITED;
+    this.scope = d.scope;
+    this.limit = d.limit;
+    this.windowS = d.windowS;
+    this.current = d.current;
+    this.maximum = d.maximum;
+    this.requested = d.requested;
+    this.retryAfterS = d.retryAfterS;
   }
 }
 
@@ -63,6 +83,7 @@ function camelMessage(message) {
 // A native error (thrown, or a task's [code, message]) as the JS error.
 function fromCode(code, message, where) {
   if (code === BUDGET_EXCEEDED) return new BudgetExceededError(JSON.parse(message));
+  if (code === RATE_LIMITED) return new RateLimitedError(JSON.parse(message));
   if (code === INVALID_ARGUMENT) return invalid(`${where}: ${camelMessage(message)}`);
   const e = new Error(code === CLOSED ? `${where}: the ledger is closed` : message);
   e.code = code;
@@ -207,7 +228,10 @@ function reqString(v, field, where) {
   return v;
 }
 
-const OPTION_KEYS = ['mode', 'batchSize', 'flushIntervalMs', 'dailyBudgetUsd', 'timezone', 'holdTtlS', 'prices', 'allowUnpriced', 'closeDeadlineMs'];
+const OPTION_KEYS = [
+  'mode', 'batchSize', 'flushIntervalMs', 'dailyBudgetUsd', 'timezone', 'holdTtlS', 'prices', 'allowUnpriced', 'closeDeadlineMs',
+  'rateLimits', 'waitOnRateLimit', 'maxWaitTimeoutS', 'retryBudgetS',
+];
 
 // [options JSON, inline prices JSON, Prices registry]: `prices` is a path
 // (the core reads it), an object in LiteLLM's format, or a `Prices`; each
@@ -417,15 +441,42 @@ class Ledger {
         throw invalid(`${where}: estimateUsd must be a finite number >= 0, got ${show(est)}`);
       }
       const profileId = optString(args.profileId, 'profileId', where);
-      if (this.#strict) {
+      const request = { traceId, provider, model, estimateUsd: est, profileId };
+      for (const k of ['inputTokens', 'maxTokens', 'estimateTokens']) {
+        const n = args[k];
+        if (n === undefined || n === null) continue;
+        if (!Number.isSafeInteger(n) || n < 0) throw invalid(`${where}: ${k} must be an integer >= 0, got ${show(n)}`);
+        request[k] = n;
+      }
+      const json = JSON.stringify(request);
+      // Strict, or under rate limits (a transaction, maybe a wait): on the
+      // pool, never blocking the event loop.
+      if (this.#strict || this.#native.rateLimitsJson() !== '[]') {
         return this.#native
-          .reserveAsync(traceId, provider, model, est, profileId)
+          .reserveAsync(json)
           .then(taskResult(where))
           .then((d) => new Hold(this, d));
       }
-      const d = JSON.parse(this.#native.reserve(traceId, provider, model, est, profileId));
+      const d = JSON.parse(this.#native.reserve(json));
       return Promise.resolve(new Hold(this, d));
     });
+  }
+
+  /** The rate limits in force (R1), as `rateLimits` takes them. */
+  get rateLimits() {
+    return JSON.parse(this.#native.rateLimitsJson());
+  }
+
+  /** Replaces the rate limits of the open ledger (R1); `[]` removes them. */
+  setRateLimits(limits) {
+    const where = 'setRateLimits';
+    if (this.#closed) throw closedError(where);
+    if (!Array.isArray(limits)) throw invalid(`${where}: limits must be an array, got ${show(limits)}`);
+    try {
+      this.#native.setRateLimits(stringify(limits, where, 'limits'));
+    } catch (e) {
+      throw fromNative(e, where);
+    }
   }
 
   #query(where, scope, profileId, reserved) {
@@ -493,4 +544,4 @@ class Ledger {
   }
 }
 
-module.exports = { Ledger, Hold, BudgetExceededError };
+module.exports = { Ledger, Hold, BudgetExceededError, RateLimitedError };

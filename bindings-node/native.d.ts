@@ -24,10 +24,20 @@ export declare class NativeLedger {
    * (with everything queued before it).
    */
   writeEventSync(eventJson: string): Promise<[string, string]>
-  /** Best effort: the hold as JSON, from memory, on this thread. */
-  reserve(traceId: string, provider: string, model: string, estimateUsd: number, profileId?: string | undefined | null): string
-  /** Strict: check-and-hold in one transaction on the writer, on the pool. */
-  reserveAsync(traceId: string, provider: string, model: string, estimateUsd: number, profileId?: string | undefined | null): Promise<[string, string]>
+  /**
+   * Best effort without rate limits: the hold as JSON, from memory, on
+   * this thread. `requestJson` as the core's `reserve_json` reads it.
+   */
+  reserve(requestJson: string): string
+  /**
+   * Strict, or under rate limits: check-and-hold in one transaction on
+   * the writer (maybe after a rate-limit wait), on the pool.
+   */
+  reserveAsync(requestJson: string): Promise<[string, string]>
+  /** The rate limits in force, as JSON (R1). */
+  rateLimitsJson(): string
+  /** Replaces the rate limits of the open ledger (R1). */
+  setRateLimits(limitsJson: string): void
   /** Best effort: today's spend (or reservations) in USD from memory. */
   query(scopeName: string, profileId: string | undefined | null, reserved: boolean): number
   /** Strict: the same from the database after a flush, on the pool. */

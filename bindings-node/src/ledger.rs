@@ -19,13 +19,14 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use usagebook_core::ledger::money::{nano_to_usd, usd_to_nano};
+use usagebook_core::ledger::money::nano_to_usd;
 use usagebook_core::ledger::{
     BudgetMode, Hold, Ledger, LedgerEvent, LedgerOptions, PriceRegistry, Scope,
 };
 use usagebook_core::Error;
 
 pub(crate) const BUDGET_EXCEEDED: &str = "USAGEBOOK_BUDGET_EXCEEDED";
+pub(crate) const RATE_LIMITED: &str = "USAGEBOOK_RATE_LIMITED";
 
 type JsResult<T> = napi::Result<T, String>;
 
@@ -43,6 +44,20 @@ fn ledger_err(e: Error) -> napi::Error<String> {
                 "reserved": nano_to_usd(b.reserved_nusd),
                 "requested": nano_to_usd(b.requested_nusd),
                 "resetAtMs": b.reset_at_ms,
+            })
+            .to_string(),
+        ),
+        Error::RateLimited(ref r) => napi::Error::new(
+            RATE_LIMITED.to_string(),
+            json!({
+                "message": e.to_string(),
+                "scope": r.scope,
+                "limit": r.limit,
+                "windowS": r.window_s,
+                "current": r.current,
+                "maximum": r.maximum,
+                "requested": r.requested,
+                "retryAfterS": r.retry_after_s,
             })
             .to_string(),
         ),
@@ -92,13 +107,8 @@ enum Op {
     Ack(crossbeam_channel::Receiver<usagebook_core::Result<()>>),
     /// A strict-mode `precheck_hold` event: the core waits for the writer.
     Hold(Box<LedgerEvent>),
-    Reserve {
-        trace_id: String,
-        provider: String,
-        model: String,
-        estimate_nusd: i64,
-        profile_id: Option<String>,
-    },
+    /// The reservation as the core's JSON request (R1 token fields too).
+    Reserve(String),
     Query {
         scope: Scope,
         profile_id: Option<String>,
@@ -136,21 +146,9 @@ impl Task for LedgerWork {
                     .unwrap_or(Err(Error::Closed))
                     .map(|()| "null".into()),
                 Some(Op::Hold(ev)) => ledger.write_event(*ev, true).map(|()| "null".into()),
-                Some(Op::Reserve {
-                    trace_id,
-                    provider,
-                    model,
-                    estimate_nusd,
-                    profile_id,
-                }) => ledger
-                    .reserve(
-                        &trace_id,
-                        &provider,
-                        &model,
-                        estimate_nusd,
-                        profile_id.as_deref(),
-                    )
-                    .map(|h| hold_json(&h)),
+                Some(Op::Reserve(request)) => {
+                    usagebook_core::ledger::reserve_json(ledger, &request).map(|h| hold_json(&h))
+                }
                 Some(Op::Query {
                     scope,
                     profile_id,
@@ -279,46 +277,42 @@ impl NativeLedger {
         self.task(op)
     }
 
-    /// Best effort: the hold as JSON, from memory, on this thread.
+    /// Best effort without rate limits: the hold as JSON, from memory, on
+    /// this thread. `requestJson` as the core's `reserve_json` reads it.
     #[napi(catch_unwind)]
-    pub fn reserve(
-        &self,
-        trace_id: String,
-        provider: String,
-        model: String,
-        estimate_usd: f64,
-        profile_id: Option<String>,
-    ) -> Result<String, String> {
+    pub fn reserve(&self, request_json: String) -> Result<String, String> {
         guard(|| {
-            let n = usd_to_nano(estimate_usd, "estimateUsd").map_err(ledger_err)?;
-            self.ledger
-                .reserve(&trace_id, &provider, &model, n, profile_id.as_deref())
+            usagebook_core::ledger::reserve_json(&self.ledger, &request_json)
                 .map(|h| hold_json(&h))
                 .map_err(ledger_err)
         })
     }
 
-    /// Strict: check-and-hold in one transaction on the writer, on the pool.
+    /// Strict, or under rate limits: check-and-hold in one transaction on
+    /// the writer (maybe after a rate-limit wait), on the pool.
     #[napi(ts_return_type = "Promise<[string, string]>")]
-    pub fn reserve_async(
-        &self,
-        trace_id: String,
-        provider: String,
-        model: String,
-        estimate_usd: f64,
-        profile_id: Option<String>,
-    ) -> AsyncTask<LedgerWork> {
-        let op = match usd_to_nano(estimate_usd, "estimateUsd") {
-            Ok(estimate_nusd) => Op::Reserve {
-                trace_id,
-                provider,
-                model,
-                estimate_nusd,
-                profile_id,
-            },
-            Err(e) => Op::Failed(ledger_err(e)),
-        };
-        self.task(op)
+    pub fn reserve_async(&self, request_json: String) -> AsyncTask<LedgerWork> {
+        self.task(Op::Reserve(request_json))
+    }
+
+    /// The rate limits in force, as JSON (R1).
+    #[napi(catch_unwind)]
+    pub fn rate_limits_json(&self) -> String {
+        usagebook_core::ledger::rate::limits_to_json(&self.ledger.rate_limits()).to_string()
+    }
+
+    /// Replaces the rate limits of the open ledger (R1).
+    #[napi(catch_unwind)]
+    pub fn set_rate_limits(&self, limits_json: String) -> Result<(), String> {
+        guard(|| {
+            let v: Value = serde_json::from_str(&limits_json).map_err(|e| {
+                ledger_err(Error::invalid(format!(
+                    "rateLimits are not valid JSON: {e}"
+                )))
+            })?;
+            let limits = usagebook_core::ledger::rate::limits_from_json(&v).map_err(ledger_err)?;
+            self.ledger.set_rate_limits(limits).map_err(ledger_err)
+        })
     }
 
     /// Best effort: today's spend (or reservations) in USD from memory.

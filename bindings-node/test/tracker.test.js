@@ -278,7 +278,7 @@ test('T6/X1 options are checked: unknown keys and wrong types are TypeErrors nam
 test('errors have stable codes; B5 one version across Cargo and package.json', () => {
   assert.deepEqual(Object.values(ErrorCodes).sort(), [
     'USAGEBOOK_BUDGET_EXCEEDED', 'USAGEBOOK_CLOSED', 'USAGEBOOK_INVALID_ARGUMENT', 'USAGEBOOK_IO_ERROR',
-    'USAGEBOOK_LOCKED', 'USAGEBOOK_PANIC', 'USAGEBOOK_UNSUPPORTED_FORMAT',
+    'USAGEBOOK_LOCKED', 'USAGEBOOK_PANIC', 'USAGEBOOK_RATE_LIMITED', 'USAGEBOOK_UNSUPPORTED_FORMAT',
   ]);
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
   const cargo = fs.readFileSync(path.join(__dirname, '..', '..', 'Cargo.toml'), 'utf8');

@@ -52,7 +52,10 @@ fn events(db: &Path, kind: &str) -> Vec<(String, Value)> {
         .prepare("SELECT status, timing FROM events WHERE event_type = ?1 ORDER BY seq")
         .unwrap();
     st.query_map([kind], |r| {
-        Ok((r.get::<_, String>(0)?, serde_json::from_str(&r.get::<_, String>(1)?).unwrap()))
+        Ok((
+            r.get::<_, String>(0)?,
+            serde_json::from_str(&r.get::<_, String>(1)?).unwrap(),
+        ))
     })
     .unwrap()
     .map(Result::unwrap)
@@ -152,7 +155,8 @@ fn r2_a_wait_past_max_wait_or_the_retry_budget_is_refused_at_once() {
     ));
     assert_eq!(clock_now(&clock), T0);
     // A request that can never fit (tokens above tpm) is refused at once too.
-    l.set_rate_limits(vec![limit("all", None, Some(100))]).unwrap();
+    l.set_rate_limits(vec![limit("all", None, Some(100))])
+        .unwrap();
     let err = l.reserve_with(&req("c", Some(101))).unwrap_err();
     let Error::RateLimited(r) = err else { panic!() };
     assert_eq!((r.limit, r.retry_after_s), ("tpm", None));
@@ -182,7 +186,10 @@ fn r1_the_commit_reconciles_reserved_tokens_to_the_actual_count() {
             ..req("a", None)
         })
         .unwrap();
-    assert!(l.reserve_with(&req("b", Some(200))).is_err(), "900 + 200 > 1000");
+    assert!(
+        l.reserve_with(&req("b", Some(200))).is_err(),
+        "900 + 200 > 1000"
+    );
     // It used 100 in and 50 out (OpenAI's shape).
     let usage: Map<String, Value> = json!({"prompt_tokens": 100, "completion_tokens": 50})
         .as_object()
@@ -190,7 +197,10 @@ fn r1_the_commit_reconciles_reserved_tokens_to_the_actual_count() {
         .clone();
     l.commit(&h, usage, Some(1_000), true).unwrap();
     l.reserve_with(&req("b", Some(850))).unwrap();
-    assert!(l.reserve_with(&req("c", Some(1))).is_err(), "150 + 850 = 1000");
+    assert!(
+        l.reserve_with(&req("c", Some(1))).is_err(),
+        "150 + 850 = 1000"
+    );
     l.close().unwrap();
 }
 
@@ -202,17 +212,26 @@ fn r1_limits_from_json_options_and_changed_on_an_open_ledger() {
     .unwrap();
     assert_eq!(o.rate.limits[0].rpd, Some(10_000));
     assert!(o.rate.wait);
-    assert_eq!((o.rate.max_wait_ms, o.rate.retry_budget_ms), (60_000, 90_000));
-    let err = LedgerOptions::from_json(Some(r#"{"rateLimits":[{"scope":"all","rpm":-1}]}"#))
-        .unwrap_err();
+    assert_eq!(
+        (o.rate.max_wait_ms, o.rate.retry_budget_ms),
+        (60_000, 90_000)
+    );
+    let err =
+        LedgerOptions::from_json(Some(r#"{"rateLimits":[{"scope":"all","rpm":-1}]}"#)).unwrap_err();
     assert!(err.to_string().contains("rateLimits[0].rpm"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(T0));
     let l = Ledger::open_with_clock(dir.path().join("l.db"), o, clock).unwrap();
-    l.set_rate_limits(vec![limit("all", Some(1), None)]).unwrap();
+    l.set_rate_limits(vec![limit("all", Some(1), None)])
+        .unwrap();
     l.reserve_with(&req("a", None)).unwrap();
-    assert!(matches!(l.reserve_with(&req("b", None)), Err(Error::RateLimited(_))));
-    assert!(l.set_rate_limits(vec![limit("nowhere", Some(1), None)]).is_err());
+    assert!(matches!(
+        l.reserve_with(&req("b", None)),
+        Err(Error::RateLimited(_))
+    ));
+    assert!(l
+        .set_rate_limits(vec![limit("nowhere", Some(1), None)])
+        .is_err());
     l.set_rate_limits(Vec::new()).unwrap();
     l.reserve_with(&req("b", None)).unwrap();
     l.close().unwrap();
@@ -228,7 +247,11 @@ fn rate_child() {
     let l = Arc::new(
         Ledger::open(
             &path,
-            opts(BudgetMode::StrictBudget, vec![limit("all", Some(300), None)], false),
+            opts(
+                BudgetMode::StrictBudget,
+                vec![limit("all", Some(300), None)],
+                false,
+            ),
         )
         .unwrap(),
     );
@@ -267,7 +290,10 @@ fn r1_four_processes_of_four_threads_never_pass_a_shared_limit() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shared.db");
     // Create the schema once, so the children race only on the limit.
-    Ledger::open(&db, LedgerOptions::default()).unwrap().close().unwrap();
+    Ledger::open(&db, LedgerOptions::default())
+        .unwrap()
+        .close()
+        .unwrap();
     let children: Vec<_> = (0..4)
         .map(|_| {
             Command::new(std::env::current_exe().unwrap())
@@ -284,7 +310,11 @@ fn r1_four_processes_of_four_threads_never_pass_a_shared_limit() {
     for c in children {
         let out = c.wait_with_output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let n: u64 = text
             .lines()
             .find_map(|l| l.split_once("granted ").map(|(_, n)| n))
@@ -300,7 +330,11 @@ fn r1_four_processes_of_four_threads_never_pass_a_shared_limit() {
     assert!(each.iter().filter(|&&n| n > 0).count() >= 2, "{each:?}");
     let c = Connection::open(&db).unwrap();
     let holds: i64 = c
-        .query_row("SELECT COUNT(*) FROM events WHERE event_type = 'precheck_hold'", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE event_type = 'precheck_hold'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(holds, 300);
 }

@@ -1,6 +1,6 @@
 // The ledger's declarations compile as the docs use them, and refuse what
 // the facade refuses.
-import { BudgetExceededError, Ledger, type Hold, type LedgerEvent, type LedgerHealth, type UsagebookErrorCode } from 'usagebook';
+import { BudgetExceededError, Ledger, RateLimitedError, type Hold, type LedgerEvent, type LedgerHealth, type RateLimit, type UsagebookErrorCode } from 'usagebook';
 
 async function ledgerFlows(): Promise<number> {
   const ledger = new Ledger('./ledger.db', { mode: 'strict_budget', dailyBudgetUsd: 1, timezone: 'Europe/Berlin', prices: { 'gpt-4o': { input_cost_per_token: 2.5e-6 } } });
@@ -36,3 +36,26 @@ void new Ledger('x').spendToday('planet:mars');
 new Ledger('x').writeEvent({ eventType: 'refund', traceId: 't' });
 
 void ledgerFlows;
+
+// R1-R3: rate-limit options, token estimates and the refusal's type.
+async function rateLimits(): Promise<void> {
+  const l = new Ledger('/tmp/x.db', {
+    rateLimits: [{ scope: 'provider:openai', rpm: 500, tpm: 200000, rpd: 10000 }],
+    waitOnRateLimit: true,
+    maxWaitTimeoutS: 60,
+    retryBudgetS: 90,
+  });
+  const limits: RateLimit[] = l.rateLimits;
+  l.setRateLimits(limits);
+  try {
+    await l.reserve({ traceId: 't', provider: 'openai', model: 'gpt-4o', estimateUsd: 0.01, inputTokens: 100, maxTokens: 800 });
+  } catch (e) {
+    if (e instanceof RateLimitedError) {
+      const after: number | null = e.retryAfterS;
+      const which: 'rpm' | 'tpm' | 'rpd' = e.limit;
+      void after;
+      void which;
+    }
+  }
+}
+void rateLimits;

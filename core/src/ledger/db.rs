@@ -252,10 +252,12 @@ impl Db {
         // Budget and every rate limit, one decision: a refusal rolls the
         // whole transaction back (no slot of any limit is taken).
         let mark = match rate {
-            Some((limits, tokens)) => match super::rate::check_and_count(&tx, limits, now_ms, tokens)? {
-                Ok(m) => m,
-                Err(r) => return Ok(Err(Refusal::Rate(Box::new(r)))),
-            },
+            Some((limits, tokens)) => {
+                match super::rate::check_and_count(&tx, limits, now_ms, tokens)? {
+                    Ok(m) => m,
+                    Err(r) => return Ok(Err(Refusal::Rate(Box::new(r)))),
+                }
+            }
             None => None,
         };
         let new = apply_one(&tx, ev, eff)?;

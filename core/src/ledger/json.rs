@@ -219,9 +219,10 @@ pub fn reserve_json(l: &super::Ledger, text: &str) -> Result<super::Hold> {
     let count = |k: &str| -> Result<Option<u64>> {
         match m.get(k) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => v.as_u64().map(Some).ok_or_else(|| {
-                Error::invalid(format!("{k} must be an integer >= 0, got {v}"))
-            }),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| Error::invalid(format!("{k} must be an integer >= 0, got {v}"))),
         }
     };
     let usd = m

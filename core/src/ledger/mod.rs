@@ -16,8 +16,8 @@ pub mod rate;
 mod writer;
 
 pub use accounts::Scope;
-pub use json::reserve_json;
 pub use event::{EventStatus, EventType, LedgerEvent};
+pub use json::reserve_json;
 pub use pricing::PriceRegistry;
 
 use crate::clock::{SharedClock, SystemClock};
@@ -116,9 +116,6 @@ pub struct Hold {
     pub profile_id: Option<String>,
     pub amount_nusd: i64,
     pub expires_ms: i64,
-    /// What the reservation counted under rate limits (its commit corrects
-    /// the tokens to the actual count).
-    pub rate: Option<rate::RateMark>,
 }
 
 /// A reservation: what `reserve` takes (R1 adds the token estimate).
@@ -197,6 +194,10 @@ pub(crate) struct LShared {
     pub clock: SharedClock,
     /// The rate options in force (changeable on an open ledger).
     pub rates: Mutex<rate::RateOptions>,
+    /// What each open reservation counted under rate limits, by trace: its
+    /// commit (from any binding, by `commit` or a written event) corrects
+    /// the tokens to the actual count, its cancel to none.
+    pub rate_marks: Mutex<std::collections::HashMap<String, rate::RateMark>>,
 }
 
 impl LShared {
@@ -221,10 +222,14 @@ fn usage_tokens(usage: &Map<String, Value>) -> (u64, u64) {
 
 fn check_waits(r: &rate::RateOptions) -> Result<()> {
     if r.max_wait_ms < 0 || r.max_wait_ms > crate::limits::MAX_HOLD_TTL_MS {
-        return Err(Error::invalid("max_wait_timeout_s must be >= 0 and at most 366 days"));
+        return Err(Error::invalid(
+            "max_wait_timeout_s must be >= 0 and at most 366 days",
+        ));
     }
     if r.retry_budget_ms < 0 || r.retry_budget_ms > crate::limits::MAX_HOLD_TTL_MS {
-        return Err(Error::invalid("retry_budget_s must be >= 0 and at most 366 days"));
+        return Err(Error::invalid(
+            "retry_budget_s must be >= 0 and at most 366 days",
+        ));
     }
     Ok(())
 }
@@ -354,6 +359,7 @@ impl Ledger {
             accounts: Mutex::new(accounts),
             health: Mutex::new(health),
             rates: Mutex::new(opts.rate.clone()),
+            rate_marks: Mutex::new(Default::default()),
             opts,
             tz,
             clock,
@@ -472,16 +478,10 @@ impl Ledger {
     /// errors are returned at once; the commit result reaches `done` from
     /// the writer thread (at once when not `sync`).
     pub fn write_event_then(&self, ev: LedgerEvent, sync: bool, done: Ack) -> Result<()> {
-        self.write_event_inner(ev, sync, done, None)
+        self.write_event_inner(ev, sync, done)
     }
 
-    fn write_event_inner(
-        &self,
-        mut ev: LedgerEvent,
-        sync: bool,
-        done: Ack,
-        reconcile: Option<rate::RateMark>,
-    ) -> Result<()> {
+    fn write_event_inner(&self, mut ev: LedgerEvent, sync: bool, done: Ack) -> Result<()> {
         ev.normalize_usage()?;
         ev.validate()?;
         if ev.event_type == EventType::PrecheckHold {
@@ -496,10 +496,20 @@ impl Ledger {
         let (spend, priced) = self.settle(&mut ev, &acc)?;
         self.check_day_bound(&acc, &ev, spend, 0)?;
         let mut eff = acc.effect(&ev, spend, priced, self.shared.opts.hold_ttl_ms);
-        if let Some(mark) = reconcile {
+        let mark = match ev.event_type {
+            EventType::Commit | EventType::Cancel => {
+                self.shared.rate_marks.lock().remove(&ev.trace_id)
+            }
+            _ => None,
+        };
+        if let Some(mark) = mark {
             let (input, output) = usage_tokens(&ev.usage);
-            // No usage: nothing to correct the estimate with.
-            if input + output > 0 {
+            if ev.event_type == EventType::Cancel {
+                // Not sent: its tokens are given back (the request stays
+                // counted).
+                eff.rate_reconcile = Some((mark, 0));
+            } else if input + output > 0 {
+                // No usage: nothing to correct the estimate with.
                 eff.rate_reconcile = Some((mark, input.saturating_add(output)));
             }
         }
@@ -680,7 +690,7 @@ impl Ledger {
             .filter(|l| l.applies(&ev.provider, &ev.model, ev.profile_id.as_deref()))
             .cloned()
             .collect();
-        let mut hold = Hold {
+        let hold = Hold {
             trace_id: ev.trace_id.clone(),
             event_id: ev.id.clone(),
             provider: ev.provider.clone(),
@@ -688,7 +698,6 @@ impl Ledger {
             profile_id: ev.profile_id.clone(),
             amount_nusd: ev.cost_est_nusd,
             expires_ms: ev.ts_ms().saturating_add(self.shared.opts.hold_ttl_ms),
-            rate: None,
         };
         let strict = self.shared.opts.mode == BudgetMode::StrictBudget;
         if !strict && limits.is_empty() {
@@ -728,7 +737,15 @@ impl Ledger {
             .map_err(|_| closed_err())?;
         match rx.recv().map_err(|_| closed_err())? {
             Ok(Ok(mark)) => {
-                hold.rate = mark;
+                if let Some(m) = mark {
+                    let mut marks = self.shared.rate_marks.lock();
+                    // Marks of holds never settled age out with their buckets.
+                    let stale = m.second_ms - 120_000;
+                    if marks.len() > 1024 {
+                        marks.retain(|_, old| old.second_ms >= stale);
+                    }
+                    marks.insert(ev.trace_id.clone(), m);
+                }
                 if let Some(d) = done.take() {
                     d(Ok(()));
                 }
@@ -828,19 +845,7 @@ impl Ledger {
         ev.cost_est_nusd = hold.amount_nusd;
         ev.cost_actual_nusd = cost_actual_nusd;
         ev.profile_id = hold.profile_id.clone();
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let done: Ack = if sync {
-            Box::new(move |r| {
-                let _ = tx.send(r);
-            })
-        } else {
-            Box::new(|_| {})
-        };
-        self.write_event_inner(ev, sync, done, hold.rate.clone())?;
-        if sync {
-            return rx.recv().map_err(|_| closed_err())?;
-        }
-        Ok(())
+        self.write_event(ev, sync)
     }
 
     /// Releases a hold without spend.
@@ -939,7 +944,6 @@ impl Ledger {
                 profile_id: (!h.profile_id.is_empty()).then(|| h.profile_id.clone()),
                 amount_nusd: h.amount_nusd,
                 expires_ms: h.expires_ms,
-                rate: None,
             })
     }
 }

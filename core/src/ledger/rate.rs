@@ -205,9 +205,7 @@ impl RateLimit {
             )));
         }
         if self.rpm.is_none() && self.tpm.is_none() && self.rpd.is_none() {
-            return Err(Error::invalid(format!(
-                "{at} sets none of rpm, tpm, rpd"
-            )));
+            return Err(Error::invalid(format!("{at} sets none of rpm, tpm, rpd")));
         }
         Ok(())
     }
@@ -243,11 +241,7 @@ pub fn limits_to_json(limits: &[RateLimit]) -> Value {
 
 /// The tokens a reservation counts: an explicit estimate, or the input
 /// plus the expected output (`max_tokens`, else [`DEFAULT_OUTPUT_TOKENS`]).
-pub fn reserved_tokens(
-    estimate: Option<u64>,
-    input: Option<u64>,
-    max_output: Option<u64>,
-) -> u64 {
+pub fn reserved_tokens(estimate: Option<u64>, input: Option<u64>, max_output: Option<u64>) -> u64 {
     estimate.unwrap_or_else(|| {
         input
             .unwrap_or(0)
@@ -419,8 +413,13 @@ mod tests {
         for dt in [200, 10_000, 20_000] {
             assert!(check_and_count(&c, &l, T0 + dt, 0).unwrap().is_ok());
         }
-        let r = check_and_count(&c, &l, T0 + 30_000, 0).unwrap().unwrap_err();
-        assert_eq!((r.limit, r.current, r.maximum, r.window_s), ("rpm", 3, 3, 60));
+        let r = check_and_count(&c, &l, T0 + 30_000, 0)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            (r.limit, r.current, r.maximum, r.window_s),
+            ("rpm", 3, 3, 60)
+        );
         // The first (bucket T0) leaves the window at T0 + 61 s.
         assert_eq!(r.retry_after_s, Some(31.0));
         // Still counted at T0 + 60.999 s (its bucket overlaps the window) ...
@@ -434,10 +433,14 @@ mod tests {
         let c = db();
         let l = lim(None, Some(1000), None);
         assert!(check_and_count(&c, &l, T0, 600).unwrap().is_ok());
-        let r = check_and_count(&c, &l, T0 + 1_000, 500).unwrap().unwrap_err();
+        let r = check_and_count(&c, &l, T0 + 1_000, 500)
+            .unwrap()
+            .unwrap_err();
         assert_eq!((r.current, r.requested), (600, 500));
         assert_eq!(r.retry_after_s, Some(60.0));
-        let r = check_and_count(&c, &l, T0 + 1_000, 1001).unwrap().unwrap_err();
+        let r = check_and_count(&c, &l, T0 + 1_000, 1001)
+            .unwrap()
+            .unwrap_err();
         assert_eq!(r.retry_after_s, None);
         assert!(check_and_count(&c, &l, T0 + 1_000, 400).unwrap().is_ok());
     }
@@ -490,7 +493,9 @@ mod tests {
         let l = lim(None, None, Some(2));
         assert!(check_and_count(&c, &l, T0, 0).unwrap().is_ok());
         assert!(check_and_count(&c, &l, T0 + 3_600_000, 0).unwrap().is_ok());
-        let r = check_and_count(&c, &l, T0 + 7_200_000, 0).unwrap().unwrap_err();
+        let r = check_and_count(&c, &l, T0 + 7_200_000, 0)
+            .unwrap()
+            .unwrap_err();
         let first_minute = T0.div_euclid(MINUTE_MS) * MINUTE_MS;
         let want = (first_minute + MINUTE_MS + DAY_MS - (T0 + 7_200_000)) as f64 / 1000.0;
         assert_eq!(r.retry_after_s, Some(want));
@@ -513,11 +518,16 @@ mod tests {
             assert!(err.to_string().contains(want), "{text}: {err}");
         }
         let ok = limits_from_json(
-            &serde_json::from_str(r#"[{"scope":"provider:openai","rpm":500,"tpm":200000,"rpd":10000}]"#)
-                .unwrap(),
+            &serde_json::from_str(
+                r#"[{"scope":"provider:openai","rpm":500,"tpm":200000,"rpd":10000}]"#,
+            )
+            .unwrap(),
         )
         .unwrap();
-        assert_eq!(limits_to_json(&ok).to_string(), r#"[{"scope":"provider:openai","rpm":500,"tpm":200000,"rpd":10000}]"#);
+        assert_eq!(
+            limits_to_json(&ok).to_string(),
+            r#"[{"scope":"provider:openai","rpm":500,"tpm":200000,"rpd":10000}]"#
+        );
         assert!(ok[0].applies("openai", "gpt-4o", None));
         assert!(!ok[0].applies("anthropic", "gpt-4o", None));
     }

@@ -325,11 +325,7 @@ impl LedgerWriter {
         let now = self.shared.now_ms();
         let started = Instant::now();
         let mut backoff = Duration::from_millis(20);
-        let budget = self
-            .shared
-            .opts
-            .daily_budget_nusd
-            .filter(|_| check_budget);
+        let budget = self.shared.opts.daily_budget_nusd.filter(|_| check_budget);
         loop {
             match self.db.reserve_atomically(
                 ev,
