@@ -130,6 +130,17 @@ fn r2_waiting_sleeps_on_the_clock_and_writes_wait_and_retry_events() {
     assert_eq!(retries[0].1["waited_ms"], json!(61_000));
     assert_eq!(l.health().rate_limit_waits, 1);
     l.close().unwrap();
+    // Readable in reports: `usagebook report --db` says who waited how long.
+    let r = usagebook_core::report::grouped::from_db(
+        &db,
+        &usagebook_core::report::grouped::Query::new(usagebook_core::report::grouped::GroupBy::Model),
+    )
+    .unwrap();
+    assert!(
+        r.notes.iter().any(|n| n.contains("1 reservation(s) waited 61.0 s in all for rate limit rpm:all")),
+        "{:?}",
+        r.notes
+    );
 }
 
 fn clock_now(c: &ManualClock) -> i64 {

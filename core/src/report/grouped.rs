@@ -950,17 +950,32 @@ pub fn from_db(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
     }
     let mut st = conn
         .prepare(
-            "SELECT event_type, provider, model, usage, cost, status, timestamp FROM events ORDER BY seq",
+            "SELECT event_type, provider, model, usage, cost, status, timestamp, timing FROM events ORDER BY seq",
         )
         .map_err(err)?;
     let mut rows = st.query([]).map_err(err)?;
     let mut agg = Aggregator::new(query.clone());
     let (mut holds, mut bad, mut at_estimate) = (0u64, 0u64, 0u64);
+    // Rate-limit waits (R2): how many, how long, by limit and scope.
+    let mut waits: BTreeMap<String, (u64, i64)> = BTreeMap::new();
     while let Some(row) = rows.next().map_err(err)? {
         let kind: String = row.get(0).map_err(err)?;
         let request = match kind.as_str() {
             "commit" => true,
             "adjust" => false,
+            "rate_limit_wait" => {
+                let status: String = row.get(5).map_err(err)?;
+                let timing: String = row.get(7).map_err(err)?;
+                let ms = serde_json::from_str::<serde_json::Value>(&timing)
+                    .ok()
+                    .and_then(|t| t.get("wait_ms").and_then(serde_json::Value::as_i64))
+                    .unwrap_or(0);
+                let w = waits.entry(status).or_default();
+                w.0 += 1;
+                w.1 += ms;
+                continue;
+            }
+            "rate_limit_retry" => continue,
             _ => {
                 holds += 1;
                 continue;
@@ -1034,6 +1049,12 @@ pub fn from_db(path: impl AsRef<Path>, query: &Query) -> Result<GroupedReport> {
     if bad > 0 {
         report.notes.push(format!(
             "skipped {bad} event(s) with unreadable usage or cost JSON"
+        ));
+    }
+    for (limit, (n, ms)) in &waits {
+        report.notes.push(format!(
+            "{n} reservation(s) waited {:.1} s in all for rate limit {limit} (rate_limit_wait events)",
+            *ms as f64 / 1000.0
         ));
     }
     if at_estimate > 0 {
