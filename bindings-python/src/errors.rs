@@ -32,12 +32,18 @@ const BUDGET_FIELDS: [(&str, &str); 7] = [
 
 /// The read-only attributes of `RateLimited` (R3).
 const RATE_FIELDS: [(&str, &str); 7] = [
-    ("scope", "The refusing limit's scope, e.g. \"provider:openai\"."),
+    (
+        "scope",
+        "The refusing limit's scope, e.g. \"provider:openai\".",
+    ),
     ("limit", "Which limit refused: \"rpm\", \"tpm\" or \"rpd\"."),
     ("window_s", "The limit's window in seconds (60 or 86400)."),
     ("current", "The count in the window without this request."),
     ("maximum", "The limit."),
-    ("requested", "What this request would add (1, or its tokens)."),
+    (
+        "requested",
+        "What this request would add (1, or its tokens).",
+    ),
     (
         "retry_after_s",
         "Seconds until the request fits, or None if it never can.",

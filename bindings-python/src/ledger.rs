@@ -852,16 +852,17 @@ impl PyHold {
                 count(estimate_tokens, "estimate_tokens")?,
             );
             let run = || {
-                pl.inner.reserve_with(&usagebook_core::ledger::ReserveRequest {
-                    trace_id: &trace_id,
-                    provider: &provider,
-                    model: &model,
-                    estimate_nusd: estimate,
-                    profile_id: profile.as_deref(),
-                    input_tokens: request_tokens.0,
-                    max_tokens: request_tokens.1,
-                    estimate_tokens: request_tokens.2,
-                })
+                pl.inner
+                    .reserve_with(&usagebook_core::ledger::ReserveRequest {
+                        trace_id: &trace_id,
+                        provider: &provider,
+                        model: &model,
+                        estimate_nusd: estimate,
+                        profile_id: profile.as_deref(),
+                        input_tokens: request_tokens.0,
+                        max_tokens: request_tokens.1,
+                        estimate_tokens: request_tokens.2,
+                    })
             };
             // Strict, or under rate limits: one IMMEDIATE transaction on the
             // writer thread (L7, R1), maybe a wait (R2): without the GIL.

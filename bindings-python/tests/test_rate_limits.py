@@ -116,3 +116,22 @@ def test_r2_a_wait_longer_than_allowed_is_refused_at_once(tmp_path: Path) -> Non
         with pytest.raises(usagebook.RateLimited):
             ledger.reserve(trace_id="b", provider="openai", model="gpt-4o", estimate_usd=0)
         assert time.monotonic() - started < 0.5
+
+
+def test_r1_the_docs_example_runs(tmp_path: Path) -> None:
+    """docs/ledger.md's rate-limit example, as written."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from helpers import repo_root
+
+    text = (repo_root() / "docs" / "ledger.md").read_text()
+    section = text[text.index("## Rate limits"):]
+    code = re.search(r"```python\n(.*?)```", section, flags=re.S)
+    assert code is not None
+    out = subprocess.run([sys.executable, "-c", code.group(1)], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60, env={**os.environ})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("provider:openai rpm 2 2 retry after"), out.stdout
