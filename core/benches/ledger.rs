@@ -1,6 +1,9 @@
 //! Ledger throughput against raw batched SQLite inserts measured in the
-//! same run (goal: >= 50%), and the latency of a best-effort `write_event`.
-//! Run: `cargo bench -p usagebook-core --bench ledger` (`-- --quick`).
+//! same run (goal: >= 50%), the latency of a best-effort `write_event`, and
+//! strict reservations per second with two rate limits against the same
+//! reservations without limits (R1).
+//! Run: `cargo bench -p usagebook-core --bench ledger` (`-- --quick`;
+//! `-- rate` for the rate-limit row alone).
 
 use rusqlite::{params, Connection};
 use std::time::Instant;
@@ -78,6 +81,77 @@ fn ledger(n: u64) -> (f64, Vec<u64>) {
     (n as f64 / s.elapsed().as_secs_f64(), lat)
 }
 
+/// Strict reservations (each committed at once, as a caller would) per
+/// second, with or without two rate limits too high to refuse any.
+fn reserves(n: u64, limited: bool) -> f64 {
+    use usagebook_core::ledger::rate::{RateLimit, RateOptions};
+    use usagebook_core::ledger::{BudgetMode, ReserveRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = LedgerOptions {
+        mode: BudgetMode::StrictBudget,
+        daily_budget_nusd: Some(1_000_000_000_000),
+        ..LedgerOptions::default()
+    };
+    if limited {
+        o.rate = RateOptions {
+            limits: vec![
+                RateLimit {
+                    scope: "provider:openai".into(),
+                    rpm: Some(u64::MAX / 4),
+                    tpm: Some(u64::MAX / 4),
+                    rpd: None,
+                },
+                RateLimit {
+                    scope: "all".into(),
+                    rpm: None,
+                    tpm: None,
+                    rpd: Some(u64::MAX / 4),
+                },
+            ],
+            ..RateOptions::default()
+        };
+    }
+    let l = Ledger::open(dir.path().join("r.db"), o).unwrap();
+    let s = Instant::now();
+    for i in 0..n {
+        let trace = format!("t{i}");
+        let h = l
+            .reserve_with(&ReserveRequest {
+                trace_id: &trace,
+                provider: "openai",
+                model: "gpt-4o",
+                estimate_nusd: 1_000,
+                estimate_tokens: Some(500),
+                ..ReserveRequest::default()
+            })
+            .unwrap();
+        l.commit(&h, serde_json::Map::new(), Some(1_000), false)
+            .unwrap();
+    }
+    let rate = n as f64 / s.elapsed().as_secs_f64();
+    l.close().unwrap();
+    rate
+}
+
+fn rate_row(quick: bool) {
+    let n = if quick { 1_000 } else { 5_000 };
+    let mut plain = Vec::new();
+    let mut limited = Vec::new();
+    for _ in 0..3 {
+        plain.push(reserves(n, false));
+        limited.push(reserves(n, true));
+    }
+    plain.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    limited.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "| strict reserve + commit/s with 2 rate limits ({n}) | without limits: {:.0}/s | {:.0}/s | {:.0}% | checks cost little next to the transaction | {} |",
+        plain[1],
+        limited[1],
+        100.0 * limited[1] / plain[1],
+        if limited[1] >= 0.5 * plain[1] { "yes" } else { "**no**" }
+    );
+}
+
 fn main() {
     // `cargo test --all-targets` runs bench binaries too, without
     // `--bench` and in a debug build: measuring is `cargo bench`'s job.
@@ -86,6 +160,12 @@ fn main() {
         return;
     }
     let quick = std::env::args().any(|a| a == "--quick");
+    if std::env::args().any(|a| a == "rate") {
+        println!("| what | baseline (same run) | usagebook | ratio | goal | met |");
+        println!("|---|---|---|---|---|---|");
+        rate_row(quick);
+        return;
+    }
     let n = if quick { 20_000 } else { 100_000 };
     let mut raws = Vec::new();
     let mut ours = Vec::new();
@@ -117,4 +197,5 @@ fn main() {
         p(0.999),
         if p(0.99) < 50_000 { "yes" } else { "**no**" }
     );
+    rate_row(quick);
 }

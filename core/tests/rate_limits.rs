@@ -133,11 +133,15 @@ fn r2_waiting_sleeps_on_the_clock_and_writes_wait_and_retry_events() {
     // Readable in reports: `usagebook report --db` says who waited how long.
     let r = usagebook_core::report::grouped::from_db(
         &db,
-        &usagebook_core::report::grouped::Query::new(usagebook_core::report::grouped::GroupBy::Model),
+        &usagebook_core::report::grouped::Query::new(
+            usagebook_core::report::grouped::GroupBy::Model,
+        ),
     )
     .unwrap();
     assert!(
-        r.notes.iter().any(|n| n.contains("1 reservation(s) waited 61.0 s in all for rate limit rpm:all")),
+        r.notes
+            .iter()
+            .any(|n| n.contains("1 reservation(s) waited 61.0 s in all for rate limit rpm:all")),
         "{:?}",
         r.notes
     );

@@ -496,6 +496,16 @@ fn ledger_health(w: &mut Writer, h: &LedgerHealth) {
             "Holds this process expired.",
             h.expired_holds,
         ),
+        (
+            "usagebook_ledger_writer_rate_limited_total",
+            "Reservations of this process refused by a rate limit (R3).",
+            h.rate_limited,
+        ),
+        (
+            "usagebook_ledger_writer_rate_limit_waits_total",
+            "Waits of this process's reservations for a rate limit (R2).",
+            h.rate_limit_waits,
+        ),
     ] {
         w.family(name, Kind::Counter, help);
         w.sample(name, &[], v as f64);
