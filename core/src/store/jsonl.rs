@@ -67,7 +67,8 @@ pub fn load_tail(path: &Path, watermark: u64, keep: usize, now_ms: i64) -> Resul
     };
     let ctx = |e| Error::io(format!("reading {}", path.display()), e);
     let len = f.metadata().map_err(ctx)?.len();
-    let mut chunk: u64 = 256 << 10;
+    // About what `keep` lines take, so one read usually suffices.
+    let mut chunk: u64 = (256u64 << 10).max((keep as u64 + 1).saturating_mul(256));
     loop {
         let start = len.saturating_sub(chunk);
         let mut bytes = Vec::with_capacity((len - start) as usize);
