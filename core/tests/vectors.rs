@@ -19,6 +19,7 @@ fn error_kind(e: &Error) -> &'static str {
         Error::Io { .. } => "io",
         Error::UnsupportedFormat { .. } => "unsupported_format",
         Error::BudgetExceeded(_) => "budget_exceeded",
+        Error::RateLimited(_) => "rate_limited",
     }
 }
 
