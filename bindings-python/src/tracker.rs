@@ -447,6 +447,7 @@ impl FileBacked {
                     }
                     _ => d.durability,
                 },
+                git_sync: None,
             };
             let clock = clock_arg(_clock)?;
             let track_blocks = opts.durability == Durability::Power;

@@ -4,6 +4,8 @@
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{Error, Result};
+use crate::gitsync::{GitSync, MergedStats, SegmentWriter, SyncReport, SyncStatus};
+use std::time::Duration;
 use crate::health::Health;
 use crate::model::{validate_bridge_id, NewUsageLog, Usage, UsageLog, UsageStats, UsageStatus};
 use crate::options::{Durability, TrackerOptions};
@@ -33,6 +35,8 @@ pub(crate) struct Shared {
     pub clock: SharedClock,
     pub opts: TrackerOptions,
     pub layout: Layout,
+    /// The git sync of this tracker (`gitSync` option, enabled).
+    pub git: Option<Arc<GitSync>>,
 }
 
 pub(crate) struct Inner {
@@ -60,6 +64,8 @@ pub struct FileBackedTracker {
     writer: Mutex<Option<JoinHandle<()>>>,
     /// Released at close, so a new tracker can open the directory at once.
     lock: Mutex<Option<DirLock>>,
+    /// The periodic sync thread and what stops it.
+    git_timer: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
 }
 
 impl FileBackedTracker {
@@ -84,7 +90,30 @@ impl FileBackedTracker {
         std::fs::create_dir_all(&layout.root)
             .map_err(|e| Error::io(format!("creating {}", layout.root.display()), e))?;
         let lock = DirLock::acquire(&layout.lock(), base_dir)?;
-        let recovered = recover(&layout, &opts, clock.now_ms())?;
+        let mut recovered = recover(&layout, &opts, clock.now_ms())?;
+        let git = match opts.git_sync.as_ref().filter(|g| g.enabled) {
+            Some(cfg) => Some(Arc::new(GitSync::open(
+                cfg.clone(),
+                &layout.root.join("git-device-id"),
+            )?)),
+            None => None,
+        };
+        let mut segments = git.as_ref().map(|g| {
+            SegmentWriter::new(
+                g.device_dir(),
+                &g.device,
+                g.cfg.segment_max_bytes,
+                g.cfg.segment_max_age,
+                opts.durability != Durability::Interval,
+            )
+        });
+        if let Some(seg) = segments.as_mut() {
+            if let Err(e) = seg.append_logs(&recovered.replayed) {
+                recovered.notes.push(format!(
+                    "replayed events not written to the git segments yet ({e}); retried at the next flush"
+                ));
+            }
+        }
         let journal = match opts.durability {
             Durability::Interval => None,
             _ => Some(Journal::create(&layout.journal_dir())?),
@@ -109,6 +138,7 @@ impl FileBackedTracker {
             clock,
             opts,
             layout,
+            git: git.clone(),
         });
         let (tx, rx) = unbounded();
         let writer = Writer::new(WriterStart {
@@ -118,17 +148,67 @@ impl FileBackedTracker {
             archive: recovered.archive,
             log_lines: recovered.log_lines,
             log_bytes: recovered.log_bytes,
+            segments,
         });
         let handle = std::thread::Builder::new()
             .name("usagebook-writer".into())
             .spawn(move || writer.run())
             .map_err(|e| Error::io("starting the writer thread", e))?;
+        let git_timer = match git.filter(|g| !g.cfg.sync_interval.is_zero()) {
+            Some(g) => {
+                let (stop, stopped) = crossbeam_channel::bounded::<()>(1);
+                let interval = g.cfg.sync_interval;
+                let h = std::thread::Builder::new()
+                    .name("usagebook-gitsync".into())
+                    .spawn(move || {
+                        while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                            stopped.recv_timeout(interval)
+                        {
+                            // Errors and offline spells are kept in the
+                            // sync status; the next interval retries.
+                            let _ = g.sync(Some(interval.max(Duration::from_secs(120))));
+                        }
+                    })
+                    .map_err(|e| Error::io("starting the git sync thread", e))?;
+                Some((stop, h))
+            }
+            None => None,
+        };
         Ok(FileBackedTracker {
             shared,
             cmd: tx,
             writer: Mutex::new(Some(handle)),
             lock: Mutex::new(Some(lock)),
+            git_timer: Mutex::new(git_timer),
         })
+    }
+
+    fn git(&self) -> Result<&Arc<GitSync>> {
+        self.shared.git.as_ref().ok_or_else(|| {
+            Error::invalid("this tracker has no git sync: open it with the gitSync option")
+        })
+    }
+
+    /// Flushes (so every event tracked so far is in this device's
+    /// segments), then syncs the repository at once (issue 13).
+    pub fn sync_now(&self) -> Result<SyncReport> {
+        let git = self.git()?.clone();
+        self.flush()?;
+        git.sync(None)
+    }
+
+    /// Cross-device stats: every device's events in the repository (as of
+    /// the last sync), deduplicated, with per-device and per-bridge totals.
+    pub fn merged_stats(&self) -> Result<MergedStats> {
+        if self.shared.inner.lock().closed {
+            return Err(Error::Closed);
+        }
+        Ok(self.git()?.merged()?.stats())
+    }
+
+    /// The git sync's state; `None` without `gitSync`.
+    pub fn git_status(&self) -> Option<SyncStatus> {
+        self.shared.git.as_ref().map(|g| g.status())
     }
 
     /// Asks the writer to apply its flush policy now, judged by the injected
@@ -388,6 +468,15 @@ impl UsageTracker for FileBackedTracker {
         if let Some(h) = self.writer.lock().take() {
             let _ = h.join();
         }
+        if let Some((stop, h)) = self.git_timer.lock().take() {
+            let _ = stop.send(());
+            let _ = h.join();
+        }
+        if let Some(g) = &self.shared.git {
+            // The final, bounded sync (G3). Offline or failed, the events
+            // stay in the local segments and commits for the next run.
+            let _ = g.sync(Some(g.cfg.close_timeout));
+        }
         self.lock.lock().take();
         res
     }
@@ -429,6 +518,9 @@ struct Recovered {
     wrote_snapshot: bool,
     log_lines: u64,
     log_bytes: u64,
+    /// Events replayed from the log file or the journal (not in a snapshot
+    /// yet): they also go to the git segments (idempotent by event id).
+    replayed: Vec<UsageLog>,
 }
 
 /// Loads a snapshot, moving an unreadable one aside (T10).
@@ -597,6 +689,11 @@ fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recove
             let _ = std::fs::remove_file(p);
         }
     }
+    let replayed = if opts.git_sync.as_ref().is_some_and(|g| g.enabled) {
+        replay.iter().map(|r| state.to_log(r)).collect()
+    } else {
+        Vec::new()
+    };
     Ok(Recovered {
         state,
         rollups,
@@ -605,6 +702,7 @@ fn recover(layout: &Layout, opts: &TrackerOptions, now_ms: i64) -> Result<Recove
         wrote_snapshot,
         log_lines,
         log_bytes,
+        replayed,
     })
 }
 

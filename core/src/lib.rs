@@ -11,6 +11,7 @@ pub mod error;
 pub mod eventlog;
 pub mod export;
 pub mod file_tracker;
+pub mod gitsync;
 pub mod health;
 pub mod import;
 pub mod ledger;

@@ -50,6 +50,9 @@ pub struct TrackerOptions {
     /// Byte cap of `usage-logs.jsonl`; `None` = only the count cap.
     pub max_log_bytes: Option<u64>,
     pub durability: Durability,
+    /// `gitSync` (issue 13): also write every event into this device's
+    /// segments of a git repository and sync it (docs/git-sync.md).
+    pub git_sync: Option<crate::gitsync::GitSyncConfig>,
 }
 
 impl Default for TrackerOptions {
@@ -61,6 +64,7 @@ impl Default for TrackerOptions {
             max_logs: 10_000,
             max_log_bytes: None,
             durability: Durability::Interval,
+            git_sync: None,
         }
     }
 }
@@ -99,9 +103,12 @@ impl TrackerOptions {
                     })?;
                     opts.durability = Durability::parse(s)?;
                 }
+                "gitSync" => {
+                    opts.git_sync = Some(crate::gitsync::GitSyncConfig::from_json(value)?)
+                }
                 other => {
                     return Err(Error::invalid(format!(
-                        "unknown option {other:?}; known options: flushIntervalMs, flushEveryNLogs, persistLogs, maxLogs, maxLogBytes, durability"
+                        "unknown option {other:?}; known options: flushIntervalMs, flushEveryNLogs, persistLogs, maxLogs, maxLogBytes, durability, gitSync"
                     )))
                 }
             }
@@ -176,7 +183,8 @@ mod tests {
                 persist_logs: true,
                 max_logs: 3,
                 max_log_bytes: Some(4096),
-                durability: Durability::Process
+                durability: Durability::Process,
+                git_sync: None,
             }
         );
     }

@@ -6,6 +6,7 @@
 
 use crate::error::Result;
 use crate::file_tracker::Shared;
+use crate::gitsync::SegmentWriter;
 use crate::options::Durability;
 use crate::rollup::Rollups;
 use crate::state::record_to_log;
@@ -36,6 +37,7 @@ pub(crate) struct WriterStart {
     pub archive: Archive,
     pub log_lines: u64,
     pub log_bytes: u64,
+    pub segments: Option<SegmentWriter>,
 }
 
 /// Day files written for an archive generation its snapshot has not
@@ -69,6 +71,8 @@ pub(crate) struct Writer {
     /// Watermark of the snapshot before the current one: journal records
     /// below it are covered even if the current snapshot is lost.
     prev_watermark: u64,
+    /// This device's git segments (`gitSync`).
+    segments: Option<SegmentWriter>,
 }
 
 impl Writer {
@@ -94,6 +98,7 @@ impl Writer {
             last_flush: Instant::now(),
             last_flush_clock_ms: now,
             prev_watermark: 0,
+            segments: s.segments,
         }
     }
 
@@ -205,6 +210,21 @@ impl Writer {
         }
     }
 
+    /// The batch into this device's git segments (no git, no network: the
+    /// sync thread commits and pushes). Lines that could not be written
+    /// are kept and retried at the next flush.
+    fn append_segments(&mut self, batch: &[LogRecord]) -> Result<()> {
+        let Some(seg) = self.segments.as_mut() else {
+            return Ok(());
+        };
+        if batch.is_empty() && !seg.has_unwritten() {
+            return Ok(());
+        }
+        let logs: Vec<crate::model::UsageLog> =
+            batch.iter().map(|r| record_to_log(r, &self.names)).collect();
+        seg.append_logs(&logs)
+    }
+
     fn flush(&mut self, force: bool) -> Result<()> {
         // Only an O(1) swap happens under the lock; callers never wait on
         // encoding or I/O.
@@ -221,10 +241,11 @@ impl Writer {
             return Ok(());
         }
         self.take_pending(&batch);
+        let seg = self.append_segments(&batch);
         self.spare = batch;
         self.spare.clear();
         self.dirty = true;
-        let res = self.write_out(watermark, None);
+        let res = self.write_out(watermark, None).and(seg);
         self.finish(res, watermark)
     }
 
@@ -244,6 +265,9 @@ impl Writer {
             for r in &batch {
                 self.rollups.add(r);
             }
+            self.sync_names(&g.state);
+            // Cleared or not, they were tracked: other devices see them.
+            let _ = self.append_segments(&batch);
             let inner = &mut *g;
             for (name, hour, t) in &archived {
                 let id = inner.state.intern(name);
