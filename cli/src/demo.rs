@@ -314,9 +314,16 @@ fn yes_no(diffs: &[String]) -> &'static str {
     }
 }
 
-pub fn run(out: &mut impl Write, dir: &Path, events: u64, seed: u64) -> Result<(), Failure> {
+pub fn run(
+    out: &mut impl Write,
+    dir: &Path,
+    events: u64,
+    seed: u64,
+    git_sync: Option<usagebook_core::gitsync::GitSyncConfig>,
+) -> Result<(), Failure> {
     let opts = TrackerOptions {
         persist_logs: true,
+        git_sync,
         ..TrackerOptions::default()
     };
     let start = std::time::Instant::now();

@@ -51,6 +51,14 @@ enum Command {
         /// events).
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Also write the events into this device's segments of the git
+        /// repository DIR (the tracker's gitSync option) and sync it at
+        /// each close (docs/git-sync.md).
+        #[arg(long, value_name = "DIR")]
+        git_repo: Option<PathBuf>,
+        /// The remote the --git-repo is cloned from and pushed to.
+        #[arg(long, value_name = "URL", requires = "git_repo")]
+        git_remote: Option<String>,
     },
     /// Report usage per day, month, bridge, model or provider
     ///
@@ -63,7 +71,7 @@ enum Command {
     /// of unknown cost are counted per row. A TOTAL row ends the table.
     /// Blank, malformed and duplicate lines are skipped and counted. See
     /// docs/cli.md.
-    #[command(group(clap::ArgGroup::new("store").required(true).args(["dir", "log", "db"])))]
+    #[command(group(clap::ArgGroup::new("store").required(true).args(["dir", "log", "db", "git"])))]
     Report {
         #[command(flatten)]
         store: StoreArgs,
@@ -142,12 +150,22 @@ enum Command {
         #[arg(long, value_name = "MS", hide = true)]
         now_ms: Option<i64>,
     },
+    /// Sync usage across devices through a git repository
+    ///
+    /// `sync git` commits this device's segments, fetches, merges onto the
+    /// remote branch and pushes without force (once, or every --interval);
+    /// `sync status` tells what the repository holds, without the network.
+    /// See docs/git-sync.md.
+    Sync {
+        #[command(subcommand)]
+        what: SyncCommand,
+    },
     /// Export events: jsonl, csv, tracker-log or cliproxy
     ///
     /// From an event log (--log) or the retained logs of a tracker
     /// directory (--dir, its usage-logs.jsonl). Writes to stdout, or to
     /// --out FILE.
-    #[command(group(clap::ArgGroup::new("store").required(true).args(["dir", "log", "db"])))]
+    #[command(group(clap::ArgGroup::new("store").required(true).args(["dir", "log", "db", "git"])))]
     Export {
         #[command(flatten)]
         store: StoreArgs,
@@ -162,6 +180,48 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum SyncCommand {
+    /// Commit this device's files, fetch, merge, push (never forced)
+    Git {
+        /// The repository's working tree (cloned from --remote, or
+        /// initialised, if it does not exist).
+        #[arg(long, value_name = "DIR")]
+        repo: PathBuf,
+        /// The remote to clone from and push to (origin).
+        #[arg(long, value_name = "URL")]
+        remote: Option<String>,
+        #[arg(long, default_value = "main")]
+        branch: String,
+        /// The gitSync `path`: its directory holds the devices' files.
+        #[arg(long, value_name = "PATH", default_value = "usage/usage.json")]
+        path: String,
+        /// Sync as the device of this tracker directory (its id is kept in
+        /// DIR/llm-usage/git-device-id).
+        #[arg(long, value_name = "DIR", conflicts_with = "device_file")]
+        dir: Option<PathBuf>,
+        /// Where this device's id is kept (generated once); default
+        /// $XDG_STATE_HOME/usagebook/git-device-id (~/.local/state/...).
+        #[arg(long, value_name = "FILE")]
+        device_file: Option<PathBuf>,
+        /// One sync, then exit (the default).
+        #[arg(long, conflicts_with = "interval")]
+        once: bool,
+        /// Sync every DURATION (30s, 15m, 1h) until killed.
+        #[arg(long, value_name = "DURATION")]
+        interval: Option<String>,
+    },
+    /// What the repository holds and how its branch stands (no network)
+    Status {
+        #[arg(long, value_name = "DIR")]
+        repo: PathBuf,
+        #[arg(long, default_value = "main")]
+        branch: String,
+        #[arg(long, value_name = "PATH", default_value = "usage/usage.json")]
+        path: String,
+    },
+}
+
 #[derive(clap::Args)]
 struct StoreArgs {
     /// A tracker's base directory (its files are in DIR/llm-usage).
@@ -173,6 +233,13 @@ struct StoreArgs {
     /// The ledger's SQLite database (commits, settled cost).
     #[arg(long, value_name = "FILE")]
     db: Option<PathBuf>,
+    /// A git sync repository's working tree: the merged usage of every
+    /// device in it, deduplicated by event id (docs/git-sync.md).
+    #[arg(long, value_name = "DIR")]
+    git: Option<PathBuf>,
+    /// With --git: the gitSync `path` whose directory holds the devices.
+    #[arg(long, value_name = "PATH", default_value = "usage/usage.json", requires = "git")]
+    git_path: String,
 }
 
 #[derive(clap::Args)]
@@ -217,7 +284,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut out = std::io::stdout().lock();
     let res = match cli.command {
-        Command::Demo { dir, events, seed } => demo::run(&mut out, &dir, events, seed),
+        Command::Demo {
+            dir,
+            events,
+            seed,
+            git_repo,
+            git_remote,
+        } => {
+            let git = git_repo.map(|repo| {
+                let mut c = usagebook_core::gitsync::GitSyncConfig::new(repo);
+                c.remote = git_remote;
+                c.sync_interval = std::time::Duration::ZERO;
+                c
+            });
+            demo::run(&mut out, &dir, events, seed, git)
+        }
         Command::Report {
             store,
             by,
@@ -240,6 +321,7 @@ fn main() -> ExitCode {
             window,
             out: file,
         } => export(&mut out, &store, &format, &window, file.as_deref()),
+        Command::Sync { what } => sync_cmd(&mut out, what),
         Command::Metrics {
             dir,
             db,
@@ -320,7 +402,7 @@ fn report(
 ) -> Result<(), Failure> {
     let format = OutputFormat::parse(format)?;
     let (zone, since_ns, until_ns) = window(w)?;
-    if prices.is_some() && store.log.is_none() {
+    if prices.is_some() && store.log.is_none() && store.git.is_none() {
         return Err(Failure::Message(
             "--prices prices the requests of an event log (--log): a tracker directory records no models, and the ledger settles its own costs".into(),
         ));
@@ -342,8 +424,18 @@ fn report(
         )?;
         return Ok(());
     }
+    let by = if by == "device" {
+        if store.git.is_none() {
+            return Err(Failure::Message(
+                "--by device reads a git sync repository: use --git DIR".into(),
+            ));
+        }
+        GroupBy::Device
+    } else {
+        GroupBy::parse(by)?
+    };
     let query = Query {
-        by: GroupBy::parse(by)?,
+        by,
         since_ns,
         until_ns,
         zone,
@@ -352,10 +444,14 @@ fn report(
         Some(file) => grouped::Prices::bundled_with_file(file)?,
         None => grouped::Prices::bundled(),
     };
-    let report = match (&store.dir, &store.log, &store.db) {
-        (Some(dir), _, _) => grouped::from_dir_priced(dir, &query, &prices)?,
-        (_, Some(log), _) => grouped::from_log_priced(log, &query, &prices)?,
-        (_, _, Some(db)) => grouped::from_db(db, &query)?,
+    let report = match (&store.dir, &store.log, &store.db, &store.git) {
+        (Some(dir), _, _, _) => grouped::from_dir_priced(dir, &query, &prices)?,
+        (_, Some(log), _, _) => grouped::from_log_priced(log, &query, &prices)?,
+        (_, _, Some(db), _) => grouped::from_db(db, &query)?,
+        (_, _, _, Some(repo)) => {
+            let root = usagebook_core::gitsync::usage_root_of(&store.git_path)?;
+            usagebook_core::gitsync::merged::report(repo, &root, &query, &prices)?
+        }
         _ => unreachable!("clap requires one store"),
     };
     if format == OutputFormat::Csv {
@@ -391,6 +487,12 @@ fn export(
     let format = ExportFormat::parse(format)?;
     let (zone, since_ns, until_ns) = window(w)?;
     let (mut events, counts) = match (&store.dir, &store.log, &store.db) {
+        _ if store.git.is_some() => {
+            let repo = store.git.as_ref().expect("checked");
+            let root = usagebook_core::gitsync::usage_root_of(&store.git_path)?;
+            let view = usagebook_core::gitsync::merged::read(repo, &root)?;
+            (view.events, view.counts)
+        }
         (Some(dir), _, _) => {
             note("from a tracker directory only its retained logs (usage-logs.jsonl, written with persistLogs) are exported; older history is kept as hourly totals only");
             usagebook_core::import::tracker_dir_events(dir)?
@@ -437,4 +539,75 @@ fn export(
         None => out.write_all(text.as_bytes())?,
     }
     Ok(())
+}
+
+fn device_file(dir: Option<&Path>, file: Option<&Path>) -> Result<PathBuf, Failure> {
+    if let Some(f) = file {
+        return Ok(f.to_path_buf());
+    }
+    if let Some(d) = dir {
+        return Ok(d.join("llm-usage").join("git-device-id"));
+    }
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state"))
+        })
+        .ok_or_else(|| {
+            Failure::Message(
+                "no HOME or XDG_STATE_HOME to keep this device's id in: use --device-file FILE".into(),
+            )
+        })?;
+    Ok(state.join("usagebook").join("git-device-id"))
+}
+
+fn sync_cmd(out: &mut impl Write, what: SyncCommand) -> Result<(), Failure> {
+    use usagebook_core::gitsync::{self, GitSync, GitSyncConfig};
+    match what {
+        SyncCommand::Git {
+            repo,
+            remote,
+            branch,
+            path,
+            dir,
+            device_file: file,
+            once: _,
+            interval,
+        } => {
+            let mut cfg = GitSyncConfig::new(&repo);
+            cfg.remote = remote;
+            cfg.branch = branch;
+            cfg.path = path;
+            let every = interval
+                .as_deref()
+                .map(|i| gitsync::parse_duration(i, "--interval"))
+                .transpose()?;
+            cfg.sync_interval = every.unwrap_or_default();
+            let id_file = device_file(dir.as_deref(), file.as_deref())?;
+            let sync = GitSync::open(cfg, &id_file)?;
+            loop {
+                let r = sync.sync(Some(std::time::Duration::from_secs(300)))?;
+                let mut j = r.to_json();
+                if let Some(o) = j.as_object_mut() {
+                    o.insert("device".into(), sync.device.clone().into());
+                }
+                writeln!(out, "{j}")?;
+                out.flush()?;
+                match every {
+                    Some(d) if !d.is_zero() => std::thread::sleep(d),
+                    _ => return Ok(()),
+                }
+            }
+        }
+        SyncCommand::Status { repo, branch, path } => {
+            let v = gitsync::sync::repo_status(&repo, &branch, &path)?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            )?;
+            Ok(())
+        }
+    }
 }

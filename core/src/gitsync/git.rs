@@ -102,8 +102,15 @@ impl Git {
     pub fn run_with_input(&self, args: &[&str], input: &[u8]) -> Result<Output> {
         let mut child = match self.command(args).spawn() {
             Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
-            Err(e) => return Err(Error::io("starting git", e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.dir.is_dir() => {
+                return Err(missing())
+            }
+            Err(e) => {
+                return Err(Error::io(
+                    format!("starting git in {}", self.dir.display()),
+                    e,
+                ))
+            }
         };
         let mut stdin = child.stdin.take();
         let input = input.to_vec();

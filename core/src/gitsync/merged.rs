@@ -148,3 +148,74 @@ impl MergedStats {
         Value::Object(o)
     }
 }
+
+/// The grouped report of the merged view (`usagebook report --git`), by
+/// day, month, bridge, model, provider, or device. Requests are priced as
+/// an event log's are.
+pub fn report(
+    repo: &Path,
+    root: &Path,
+    query: &crate::report::grouped::Query,
+    prices: &crate::report::grouped::Prices,
+) -> Result<crate::report::grouped::GroupedReport> {
+    use crate::report::grouped::{self, GroupBy, Row, StoreKind};
+    let view = read(repo, root)?;
+    if !repo.is_dir() {
+        return Err(Error::invalid(format!(
+            "{} does not exist (a git sync repository's working tree)",
+            repo.display()
+        )));
+    }
+    let tmp = std::env::temp_dir().join(format!(
+        "usagebook-report-{}-{}.jsonl",
+        std::process::id(),
+        uuid::Uuid::now_v7()
+    ));
+    let write = |events: &mut dyn Iterator<Item = &Event>| -> Result<()> {
+        let mut text = String::new();
+        for e in events {
+            text.push_str(&e.to_line());
+            text.push('\n');
+        }
+        std::fs::write(&tmp, text).map_err(|e| Error::io(format!("writing {}", tmp.display()), e))
+    };
+    let by_device = query.by == GroupBy::Device;
+    let mut r = if by_device {
+        let mut q = query.clone();
+        q.by = GroupBy::Bridge;
+        let mut devices: Vec<&String> = view.devices.iter().collect();
+        devices.sort();
+        devices.dedup();
+        let mut rows = Vec::new();
+        let mut notes = Vec::new();
+        for d in devices {
+            write(&mut view.events.iter().zip(&view.devices).filter(|(_, x)| *x == d).map(|(e, _)| e))?;
+            let part = grouped::from_log_priced(&tmp, &q, prices)?;
+            if part.total.requests > 0 {
+                rows.push(Row { key: d.clone(), sums: part.total });
+            }
+            for n in &part.notes {
+                if !notes.contains(n) {
+                    notes.push(n.clone());
+                }
+            }
+        }
+        write(&mut view.events.iter())?;
+        let mut all = grouped::from_log_priced(&tmp, &q, prices)?;
+        all.rows = rows;
+        all.query.by = GroupBy::Device;
+        all
+    } else {
+        write(&mut view.events.iter())?;
+        grouped::from_log_priced(&tmp, query, prices)?
+    };
+    let _ = std::fs::remove_file(&tmp);
+    r.store = StoreKind::Log;
+    r.path = repo.to_path_buf();
+    r.exists = true;
+    r.lines = view.counts;
+    let mut notes = view.counts.notes();
+    notes.retain(|n| !r.notes.contains(n));
+    r.notes.splice(0..0, notes);
+    Ok(r)
+}

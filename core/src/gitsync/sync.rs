@@ -119,8 +119,10 @@ impl GitSync {
     /// Opens (cloning from `remote`, or initialising, when `repoDir` does
     /// not exist yet) the repository. The device id is `cfg.device_id`, or
     /// the one kept in `device_id_file` (generated there once).
-    pub fn open(cfg: GitSyncConfig, device_id_file: &Path) -> Result<GitSync> {
+    pub fn open(mut cfg: GitSyncConfig, device_id_file: &Path) -> Result<GitSync> {
         cfg.validate()?;
+        cfg.repo_dir = std::path::absolute(&cfg.repo_dir)
+            .map_err(|e| Error::io(format!("resolving {}", cfg.repo_dir.display()), e))?;
         git::check_version()?;
         let device = match &cfg.device_id {
             Some(d) => d.clone(),
@@ -542,4 +544,65 @@ fn ensure_repo(cfg: &GitSyncConfig) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `usagebook sync status`: what the repository holds and how the local
+/// branch stands against the remote one as last fetched (no network).
+pub fn repo_status(repo: &Path, branch: &str, path: &str) -> Result<Value> {
+    let root = super::usage_root_of(path)?;
+    git::check_version()?;
+    if !repo.join(".git").exists() {
+        return Err(Error::invalid(format!(
+            "{} is not a git repository (usagebook sync git --repo DIR [--remote URL] makes one)",
+            repo.display()
+        )));
+    }
+    let g = Git::new(repo, "usagebook");
+    let local = g.rev(&format!("refs/heads/{branch}"))?;
+    let remote = g.rev(&format!("refs/remotes/origin/{branch}"))?;
+    let count = |range: &str| -> Result<u64> {
+        Ok(g.ok(&["rev-list", "--count", range])?.trim().parse().unwrap_or(0))
+    };
+    let (ahead, behind) = match (&local, &remote) {
+        (Some(l), Some(r)) => (count(&format!("{r}..{l}"))?, count(&format!("{l}..{r}"))?),
+        (Some(l), None) => (count(l)?, 0),
+        (None, Some(r)) => (0, count(r)?),
+        (None, None) => (0, 0),
+    };
+    let url = g.run(&["remote", "get-url", "origin"])?;
+    let view = super::merged::read(repo, &root)?;
+    let stats = view.stats();
+    let mut per: std::collections::BTreeMap<String, u64> = Default::default();
+    for (d, _) in super::merged::segment_files(repo, &root)? {
+        *per.entry(d).or_default() += 1;
+    }
+    let mut devices = Map::new();
+    for (d, segs) in per {
+        let mut m = Map::new();
+        m.insert("segments".into(), segs.into());
+        m.insert(
+            "requests".into(),
+            stats.devices.get(&d).map_or(0, |s| s.total_requests).into(),
+        );
+        devices.insert(d, Value::Object(m));
+    }
+    let dirty = g.ok(&["status", "--porcelain", "--untracked-files=all", "--", &root.to_string_lossy()])?;
+    let mut m = Map::new();
+    m.insert("repo".into(), repo.display().to_string().into());
+    m.insert("branch".into(), branch.into());
+    m.insert(
+        "remote".into(),
+        if url.ok() { url.stdout.trim().into() } else { Value::Null },
+    );
+    m.insert("head".into(), local.map_or(Value::Null, Value::from));
+    m.insert("remoteHead".into(), remote.map_or(Value::Null, Value::from));
+    m.insert("ahead".into(), ahead.into());
+    m.insert("behind".into(), behind.into());
+    m.insert(
+        "uncommittedFiles".into(),
+        (dirty.lines().filter(|l| !l.is_empty()).count() as u64).into(),
+    );
+    m.insert("devices".into(), Value::Object(devices));
+    m.insert("merged".into(), stats.to_json());
+    Ok(Value::Object(m))
 }

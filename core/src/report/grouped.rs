@@ -38,6 +38,9 @@ pub enum GroupBy {
     Bridge,
     Model,
     Provider,
+    /// The device of a git sync repository's events (`report --git`):
+    /// only [`crate::gitsync::report`] produces it.
+    Device,
 }
 
 impl GroupBy {
@@ -67,6 +70,7 @@ impl GroupBy {
             GroupBy::Bridge => "bridge",
             GroupBy::Model => "model",
             GroupBy::Provider => "provider",
+            GroupBy::Device => "device",
         }
     }
 }
@@ -245,7 +249,7 @@ impl Aggregator {
                 let m = zone::month_of_day(self.days.day(s.ts_ns));
                 return self.by_num.entry(m).or_default().merge(&s.sums);
             }
-            GroupBy::Bridge => bridge_key(s),
+            GroupBy::Bridge | GroupBy::Device => bridge_key(s),
             GroupBy::Model => Cow::Borrowed(model_key(s)),
             GroupBy::Provider => Cow::Borrowed(provider_key(s)),
         };
