@@ -543,6 +543,29 @@ usagebook_status usagebook_tracker_health_json(const usagebook_tracker *t, char 
 // `t` is an open tracker handle; `out_text` is NULL or writable.
 usagebook_status usagebook_tracker_metrics_text(const usagebook_tracker *t, char **out_text);
 
+// Flushes, then syncs the tracker's git repository at once (the
+// `gitSync` option of the options JSON; docs/git-sync.md): commit this
+// device's segments, fetch, merge, push (never forced). On success
+// `*out_json` (if not NULL) is a new string `{"committed", "pushed",
+// "offline", "rejected", "ahead", ...}` to free with
+// `usagebook_string_free`; being offline is not an error (`"offline":
+// true`, local commits kept). A tracker without `gitSync` gives
+// `USAGEBOOK_INVALID_ARGUMENT`.
+//
+// # Safety
+// `t` is an open tracker handle; `out_json` is NULL or writable.
+usagebook_status usagebook_tracker_sync(const usagebook_tracker *t, char **out_json);
+
+// Writes the merged cross-device stats of the tracker's git repository
+// (as of the last sync) to `*out_json`: `{"total": stats, "devices":
+// {device id: stats}, "bridges": {bridge id: stats}, "segments": n,
+// "notes": [...]}`, each stats in the form of `usagebook_tracker_stats`.
+// Free it with `usagebook_string_free`.
+//
+// # Safety
+// `t` is an open tracker handle; `out_json` is NULL or writable.
+usagebook_status usagebook_tracker_merged_stats(const usagebook_tracker *t, char **out_json);
+
 // Closes and frees the tracker: final flush, stops the writer thread and
 // joins it, releases the directory lock (T8). Returns the status of the
 // close (a failed final flush is reported, e.g. `USAGEBOOK_IO_ERROR`), but

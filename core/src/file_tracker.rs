@@ -396,6 +396,14 @@ impl FileBackedTracker {
 }
 
 impl UsageTracker for FileBackedTracker {
+    fn git_sync_now(&self) -> Result<SyncReport> {
+        FileBackedTracker::sync_now(self)
+    }
+
+    fn git_merged_stats(&self) -> Result<MergedStats> {
+        FileBackedTracker::merged_stats(self)
+    }
+
     fn track(&self, log: &NewUsageLog<'_>) -> Result<()> {
         log.validate()?;
         let now = self.shared.clock.now_ms();

@@ -40,6 +40,20 @@ pub trait UsageTracker: Send + Sync {
     fn metrics_text(&self) -> Result<String> {
         crate::telemetry::tracker_metrics_text(self, &crate::telemetry::MetricsOptions::default())
     }
+    /// Flush, then sync the git repository at once (`gitSync`, issue 13).
+    /// Trackers without git sync refuse.
+    fn git_sync_now(&self) -> Result<crate::gitsync::SyncReport> {
+        Err(crate::error::Error::invalid(
+            "this tracker has no git sync: open a file-backed tracker with the gitSync option",
+        ))
+    }
+    /// Every device's events in the git repository (as of the last sync),
+    /// with per-device and per-bridge totals (issue 13).
+    fn git_merged_stats(&self) -> Result<crate::gitsync::MergedStats> {
+        Err(crate::error::Error::invalid(
+            "this tracker has no git sync: open a file-backed tracker with the gitSync option",
+        ))
+    }
 }
 
 /// One log for `track_interned_batch`: the bridge as a handle from

@@ -468,6 +468,59 @@ pub unsafe extern "C" fn usagebook_tracker_metrics_text(
     })
 }
 
+/// Flushes, then syncs the tracker's git repository at once (the
+/// `gitSync` option of the options JSON; docs/git-sync.md): commit this
+/// device's segments, fetch, merge, push (never forced). On success
+/// `*out_json` (if not NULL) is a new string `{"committed", "pushed",
+/// "offline", "rejected", "ahead", ...}` to free with
+/// `usagebook_string_free`; being offline is not an error (`"offline":
+/// true`, local commits kept). A tracker without `gitSync` gives
+/// `USAGEBOOK_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `t` is an open tracker handle; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn usagebook_tracker_sync(
+    t: *const usagebook_tracker,
+    out_json: *mut *mut c_char,
+) -> usagebook_status {
+    ffi_guard!({
+        // SAFETY: forwarded contract.
+        let t = unsafe { ref_arg(t, "t") }?;
+        let report = t.inner.git_sync_now()?;
+        if !out_json.is_null() {
+            let s = owned_c_string(report.to_json().to_string())?;
+            // SAFETY: non-NULL; the caller's contract makes it writable.
+            unsafe { out_json.write(s) };
+        }
+        Ok(())
+    })
+}
+
+/// Writes the merged cross-device stats of the tracker's git repository
+/// (as of the last sync) to `*out_json`: `{"total": stats, "devices":
+/// {device id: stats}, "bridges": {bridge id: stats}, "segments": n,
+/// "notes": [...]}`, each stats in the form of `usagebook_tracker_stats`.
+/// Free it with `usagebook_string_free`.
+///
+/// # Safety
+/// `t` is an open tracker handle; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn usagebook_tracker_merged_stats(
+    t: *const usagebook_tracker,
+    out_json: *mut *mut c_char,
+) -> usagebook_status {
+    ffi_guard!({
+        // SAFETY: forwarded contract.
+        let t = unsafe { ref_arg(t, "t") }?;
+        let out = out_arg(out_json, "out_json")?;
+        let s = owned_c_string(t.inner.git_merged_stats()?.to_json().to_string())?;
+        // SAFETY: checked non-NULL; the caller's contract makes it writable.
+        unsafe { out.write(s) };
+        Ok(())
+    })
+}
+
 /// Closes and frees the tracker: final flush, stops the writer thread and
 /// joins it, releases the directory lock (T8). Returns the status of the
 /// close (a failed final flush is reported, e.g. `USAGEBOOK_IO_ERROR`), but

@@ -490,6 +490,53 @@ static void test_threads(void) {
   CHECK_STATUS(usagebook_tracker_close(t), USAGEBOOK_OK);
 }
 
+/* Git sync (issue 13): two trackers standing for two devices share one bare
+ * remote that refuses force-pushes; each sees both in the merged stats. */
+static void test_git_sync(void) {
+  char cmd[8192], remote[1200], opts_a[8192], opts_b[8192];
+  snprintf(remote, sizeof remote, "%.1000s", dir("git-remote.git"));
+  snprintf(cmd, sizeof cmd,
+           "git init -q --bare '%s' && git -C '%s' config receive.denyNonFastForwards true"
+           " && git -C '%s' config receive.denyDeletes true",
+           remote, remote, remote);
+  CHECK(system(cmd) == 0, "git init --bare %s", remote);
+  snprintf(opts_a, sizeof opts_a,
+           "{\"gitSync\":{\"repoDir\":\"%.4000s\",\"remote\":\"%.1000s\",\"syncInterval\":\"0m\"}}",
+           dir("git-a-repo"), remote);
+  snprintf(opts_b, sizeof opts_b,
+           "{\"gitSync\":{\"repoDir\":\"%.4000s\",\"remote\":\"%.1000s\",\"syncInterval\":\"0m\"}}",
+           dir("git-b-repo"), remote);
+  char *da = strdup(dir("git-a")), *db = strdup(dir("git-b"));
+  usagebook_tracker *a = NULL, *b = NULL, *m = NULL;
+  CHECK_STATUS(usagebook_tracker_open(da, opts_a, &a), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_open(db, opts_b, &b), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_track(a, "openai/gpt-4o", 10, 5, 15, 1, USAGEBOOK_USAGE_SUCCESS), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_track(a, "openai/gpt-4o", 10, 5, 15, 1, USAGEBOOK_USAGE_SUCCESS), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_track(b, "anthropic/claude", 1, 2, 3, 1, USAGEBOOK_USAGE_ERROR), USAGEBOOK_OK);
+  char *json = NULL;
+  CHECK_STATUS(usagebook_tracker_sync(a, &json), USAGEBOOK_OK);
+  CHECK_CONTAINS(json, "\"pushed\":true");
+  usagebook_string_free(json);
+  CHECK_STATUS(usagebook_tracker_sync(b, NULL), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_sync(a, NULL), USAGEBOOK_OK);
+  json = NULL;
+  CHECK_STATUS(usagebook_tracker_merged_stats(a, &json), USAGEBOOK_OK);
+  CHECK_CONTAINS(json, "{\"total\":{\"totalRequests\":3,");
+  CHECK_CONTAINS(json, "\"anthropic/claude\":{\"totalRequests\":1,");
+  usagebook_string_free(json);
+  CHECK_STATUS(usagebook_tracker_merged_stats(a, NULL), USAGEBOOK_NULL_ARGUMENT);
+  CHECK_STATUS(usagebook_tracker_sync(NULL, NULL), USAGEBOOK_NULL_ARGUMENT);
+  /* A tracker without gitSync refuses, naming the option. */
+  CHECK_STATUS(usagebook_tracker_open_in_memory(NULL, &m), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_sync(m, NULL), USAGEBOOK_INVALID_ARGUMENT);
+  CHECK_CONTAINS(usagebook_last_error_message(), "gitSync");
+  CHECK_STATUS(usagebook_tracker_close(m), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_close(a), USAGEBOOK_OK);
+  CHECK_STATUS(usagebook_tracker_close(b), USAGEBOOK_OK);
+  free(da);
+  free(db);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s <scratch directory>\n", argv[0]);
@@ -505,5 +552,6 @@ int main(int argc, char **argv) {
   test_parts();
   test_file_with_clock();
   test_threads();
+  test_git_sync();
   return check_report("test_api (C)");
 }

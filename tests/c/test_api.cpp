@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -329,6 +330,30 @@ void test_cost() {
 
 }  // namespace
 
+// Git sync (issue 13): one device, one bare remote; sync and merged stats.
+void test_git_sync(const std::string &base) {
+  std::string remote = base + "/cpp-git-remote.git";
+  std::string cmd = "git init -q --bare '" + remote + "' && git -C '" + remote +
+                    "' config receive.denyNonFastForwards true";
+  CHECK(std::system(cmd.c_str()) == 0, "git init --bare");
+  std::string opts = "{\"gitSync\":{\"repoDir\":\"" + base + "/cpp-git-repo\",\"remote\":\"" + remote +
+                     "\",\"syncInterval\":\"0m\"}}";
+  usagebook_tracker *raw = nullptr;
+  CHECK_STATUS(usagebook_tracker_open((base + "/cpp-git").c_str(), opts.c_str(), &raw), USAGEBOOK_OK);
+  Tracker t(raw);
+  CHECK_STATUS(usagebook_tracker_track(t.get(), "openai/gpt-4o", 3, 4, 7, 1, USAGEBOOK_USAGE_SUCCESS),
+               USAGEBOOK_OK);
+  char *out = nullptr;
+  CHECK_STATUS(usagebook_tracker_sync(t.get(), &out), USAGEBOOK_OK);
+  OwnedString report(out);
+  CHECK(report && strstr(report.get(), "\"pushed\":true") != nullptr, "sync report");
+  char *merged = nullptr;
+  CHECK_STATUS(usagebook_tracker_merged_stats(t.get(), &merged), USAGEBOOK_OK);
+  OwnedString stats(merged);
+  CHECK(stats && strstr(stats.get(), "{\"total\":{\"totalRequests\":1,\"promptTokens\":3,") != nullptr, "%s",
+        stats ? stats.get() : "(null)");
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: %s <scratch directory>\n", argv[0]);
@@ -339,5 +364,6 @@ int main(int argc, char **argv) {
   test_file(argv[1]);
   test_ledger(argv[1]);
   test_cost();
+  test_git_sync(argv[1]);
   return check_report("test_api (C++)");
 }
