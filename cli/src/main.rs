@@ -238,7 +238,12 @@ struct StoreArgs {
     #[arg(long, value_name = "DIR")]
     git: Option<PathBuf>,
     /// With --git: the gitSync `path` whose directory holds the devices.
-    #[arg(long, value_name = "PATH", default_value = "usage/usage.json", requires = "git")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "usage/usage.json",
+        requires = "git"
+    )]
     git_path: String,
 }
 
@@ -551,12 +556,11 @@ fn device_file(dir: Option<&Path>, file: Option<&Path>) -> Result<PathBuf, Failu
     let state = std::env::var_os("XDG_STATE_HOME")
         .filter(|s| !s.is_empty())
         .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state"))
-        })
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))
         .ok_or_else(|| {
             Failure::Message(
-                "no HOME or XDG_STATE_HOME to keep this device's id in: use --device-file FILE".into(),
+                "no HOME or XDG_STATE_HOME to keep this device's id in: use --device-file FILE"
+                    .into(),
             )
         })?;
     Ok(state.join("usagebook").join("git-device-id"))

@@ -6,10 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 fn example(name: &str) -> String {
-    let doc = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/git-sync.md"),
-    )
-    .unwrap();
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/git-sync.md"))
+            .unwrap();
     let marker = format!("<!-- example: {name} -->");
     let at = doc.find(&marker).expect("the example marker");
     let rest = &doc[at..];
@@ -21,7 +20,11 @@ fn example(name: &str) -> String {
 #[test]
 fn g3_g6_the_two_machine_example_of_the_docs_runs() {
     let bin = Path::new(env!("CARGO_BIN_EXE_usagebook")).parent().unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let tmp = tempfile::tempdir().unwrap();
     let script = format!("{}\necho \"WORK=$work\"\n", example("two-machines"));
     let out = Command::new("bash")
@@ -46,14 +49,20 @@ fn g3_g6_the_two_machine_example_of_the_docs_runs() {
     for t in &total[total.len() - 2..] {
         assert!(t.split_whitespace().nth(1) == Some("500"), "{t}");
     }
-    let work = stdout.lines().find_map(|l| l.strip_prefix("WORK=")).unwrap();
+    let work = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("WORK="))
+        .unwrap();
     let usage: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(Path::new(work).join("usage.json")).unwrap())
             .unwrap();
     assert_eq!(usage["version"], 1);
     assert_eq!(usage["usage"]["total_requests"], 500);
     // sync status: two devices, nothing ahead or behind.
-    assert!(stdout.contains("\"ahead\": 0") && stdout.contains("\"behind\": 0"), "{stdout}");
+    assert!(
+        stdout.contains("\"ahead\": 0") && stdout.contains("\"behind\": 0"),
+        "{stdout}"
+    );
     // The remote's history is one line of fast-forwards and merges:
     // fsck is clean.
     let fsck = Command::new("git")
@@ -61,7 +70,11 @@ fn g3_g6_the_two_machine_example_of_the_docs_runs() {
         .current_dir(Path::new(work).join("shared.git"))
         .output()
         .unwrap();
-    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
 }
 
 #[test]

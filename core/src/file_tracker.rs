@@ -5,7 +5,6 @@
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::{Error, Result};
 use crate::gitsync::{GitSync, MergedStats, SegmentWriter, SyncReport, SyncStatus};
-use std::time::Duration;
 use crate::health::Health;
 use crate::model::{validate_bridge_id, NewUsageLog, Usage, UsageLog, UsageStats, UsageStatus};
 use crate::options::{Durability, TrackerOptions};
@@ -26,6 +25,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// State shared by callers and the writer thread.
 pub(crate) struct Shared {

@@ -220,8 +220,10 @@ impl Writer {
         if batch.is_empty() && !seg.has_unwritten() {
             return Ok(());
         }
-        let logs: Vec<crate::model::UsageLog> =
-            batch.iter().map(|r| record_to_log(r, &self.names)).collect();
+        let logs: Vec<crate::model::UsageLog> = batch
+            .iter()
+            .map(|r| record_to_log(r, &self.names))
+            .collect();
         seg.append_logs(&logs)
     }
 

@@ -88,10 +88,7 @@ fn gitsync_device_child() {
         rng ^= rng << 17;
         let prompt = 1 + (rng % (1 << 31));
         let completion = rng % 977;
-        let log = NewUsageLog::new(
-            bridge,
-            Usage::new(prompt, completion, prompt + completion),
-        );
+        let log = NewUsageLog::new(bridge, Usage::new(prompt, completion, prompt + completion));
         println!("try {}", key_of(bridge, prompt));
         t.track(&log).unwrap();
         println!("ack {}", key_of(bridge, prompt));
@@ -109,7 +106,14 @@ struct Seen {
     done: u32,
 }
 
-fn spawn_device(base: &Path, repo: &Path, remote: &str, bridge: &str, run_ms: u64, seen: Arc<Mutex<Seen>>) -> Child {
+fn spawn_device(
+    base: &Path,
+    repo: &Path,
+    remote: &str,
+    bridge: &str,
+    run_ms: u64,
+    seen: Arc<Mutex<Seen>>,
+) -> Child {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
         .args([
@@ -158,7 +162,14 @@ fn kill9(child: &mut Child) {
 fn check_clone(remote: &Path, into: &Path) -> (HashMap<String, u32>, usize) {
     git(
         into.parent().unwrap(),
-        &["clone", "--quiet", "--branch", "main", &remote.to_string_lossy(), &into.to_string_lossy()],
+        &[
+            "clone",
+            "--quiet",
+            "--branch",
+            "main",
+            &remote.to_string_lossy(),
+            &into.to_string_lossy(),
+        ],
     );
     let view = gitsync::merged::read(into, Path::new("usage")).unwrap();
     let mut keys: HashMap<String, u32> = HashMap::new();
@@ -189,14 +200,32 @@ fn g2_g3_devices_offline_and_killed_lose_nothing_and_never_force_push() {
     let link = root.join("remote-link.git");
     std::os::unix::fs::symlink(&remote, &link).unwrap();
     let remote_of = |i: usize| -> String {
-        if i == 3 { link.to_string_lossy().into_owned() } else { remote.to_string_lossy().into_owned() }
+        if i == 3 {
+            link.to_string_lossy().into_owned()
+        } else {
+            remote.to_string_lossy().into_owned()
+        }
     };
     let dirs: Vec<(PathBuf, PathBuf)> = (0..N)
-        .map(|i| (root.join(format!("dev{i}/tracker")), root.join(format!("dev{i}/repo"))))
+        .map(|i| {
+            (
+                root.join(format!("dev{i}/tracker")),
+                root.join(format!("dev{i}/repo")),
+            )
+        })
         .collect();
     let bridge = |i: usize| format!("openai/dev{i}");
     let mut children: Vec<Child> = (0..N)
-        .map(|i| spawn_device(&dirs[i].0, &dirs[i].1, &remote_of(i), &bridge(i), 3500, seen.clone()))
+        .map(|i| {
+            spawn_device(
+                &dirs[i].0,
+                &dirs[i].1,
+                &remote_of(i),
+                &bridge(i),
+                3500,
+                seen.clone(),
+            )
+        })
         .collect();
     // kill -9 devices 0 and 1 at arbitrary moments, twice, and restart them.
     for round in 0..2u64 {
@@ -207,7 +236,14 @@ fn g2_g3_devices_offline_and_killed_lose_nothing_and_never_force_push() {
         }
         for i in [0usize, 1] {
             kill9(&mut children[i]);
-            children[i] = spawn_device(&dirs[i].0, &dirs[i].1, &remote_of(i), &bridge(i), 2000, seen.clone());
+            children[i] = spawn_device(
+                &dirs[i].0,
+                &dirs[i].1,
+                &remote_of(i),
+                &bridge(i),
+                2000,
+                seen.clone(),
+            );
             std::thread::sleep(Duration::from_millis(37 * (i as u64 + 1)));
         }
     }
@@ -219,30 +255,48 @@ fn g2_g3_devices_offline_and_killed_lose_nothing_and_never_force_push() {
     }
     let s = seen.lock().unwrap();
     assert_eq!(s.done, N as u32, "every device closed");
-    assert!(s.acked.len() > 200, "only {} events acknowledged", s.acked.len());
+    assert!(
+        s.acked.len() > 200,
+        "only {} events acknowledged",
+        s.acked.len()
+    );
 
     // The merged view of a fresh clone: every acknowledged event once.
     let (keys, events) = check_clone(&remote, &root.join("check"));
     let missing: Vec<&String> = s.acked.iter().filter(|k| !keys.contains_key(*k)).collect();
-    assert!(missing.is_empty(), "{} acknowledged events missing, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged events missing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
     let dup: Vec<(&String, &u32)> = keys.iter().filter(|(_, &n)| n > 1).collect();
     assert!(dup.is_empty(), "duplicates: {dup:?}");
     for k in keys.keys() {
         assert!(s.tried.contains(k), "an event nobody tracked: {k}");
     }
     assert_eq!(events, keys.len());
-    for i in 0..N {
+    for (_, repo) in &dirs {
         let devs = root.join("check/usage/devices");
         assert!(devs.is_dir());
         // Every device's branch is reachable from the remote branch.
-        let repo = &dirs[i].1;
         git(repo, &["fetch", "--quiet", "origin"]);
-        git(repo, &["merge-base", "--is-ancestor", "refs/heads/main", "refs/remotes/origin/main"]);
+        git(
+            repo,
+            &[
+                "merge-base",
+                "--is-ancestor",
+                "refs/heads/main",
+                "refs/remotes/origin/main",
+            ],
+        );
         git(repo, &["fsck", "--no-progress"]);
     }
     git(&remote, &["fsck", "--no-progress"]);
     // Every device directory is in the remote, one per device id.
-    let n_dirs = std::fs::read_dir(root.join("check/usage/devices")).unwrap().count();
+    let n_dirs = std::fs::read_dir(root.join("check/usage/devices"))
+        .unwrap()
+        .count();
     assert_eq!(n_dirs, N);
 }
 
@@ -266,10 +320,15 @@ fn g3_two_devices_share_one_view_and_a_new_device_starts_from_the_remote() {
     let a = open("a");
     let b = open("b");
     for i in 0..10 {
-        a.track(&NewUsageLog::new("openai/gpt-4o", Usage::new(10 + i, 1, 11 + i))).unwrap();
+        a.track(&NewUsageLog::new(
+            "openai/gpt-4o",
+            Usage::new(10 + i, 1, 11 + i),
+        ))
+        .unwrap();
     }
     for _ in 0..5 {
-        b.track(&NewUsageLog::new("anthropic/claude", Usage::new(7, 3, 10))).unwrap();
+        b.track(&NewUsageLog::new("anthropic/claude", Usage::new(7, 3, 10)))
+            .unwrap();
     }
     let ra = a.sync_now().unwrap();
     assert!(ra.pushed && ra.committed, "{ra:?}");
@@ -333,7 +392,12 @@ fn g5_path_outside_the_repository_and_missing_git_are_clear_errors() {
         return;
     }
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "g5_path_outside_the_repository_and_missing_git_are_clear_errors", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "g5_path_outside_the_repository_and_missing_git_are_clear_errors",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("USAGEBOOK_GITSYNC_NOGIT", "1")
         .env("PATH", "/nonexistent")
         .output()

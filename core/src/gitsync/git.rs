@@ -73,7 +73,10 @@ impl Git {
             .env("GCM_INTERACTIVE", "never")
             .env("LC_ALL", "C")
             .env("GIT_AUTHOR_NAME", "usagebook")
-            .env("GIT_AUTHOR_EMAIL", format!("{}@usagebook.invalid", self.identity))
+            .env(
+                "GIT_AUTHOR_EMAIL",
+                format!("{}@usagebook.invalid", self.identity),
+            )
             .env("GIT_COMMITTER_NAME", "usagebook")
             .env(
                 "GIT_COMMITTER_EMAIL",
@@ -87,8 +90,7 @@ impl Git {
         // Batch mode: ssh fails instead of asking for a password or a host
         // key. A GIT_SSH_COMMAND of the user's own is kept (it is theirs to
         // make non-interactive).
-        if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none()
-        {
+        if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
             c.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
         }
         match &self.index_file {
@@ -203,7 +205,10 @@ pub fn failed(args: &[&str], o: &Output) -> Error {
     let what = if o.timed_out {
         "timed out".to_string()
     } else {
-        format!("failed ({})", o.status.map_or("signal".into(), |c| c.to_string()))
+        format!(
+            "failed ({})",
+            o.status.map_or("signal".into(), |c| c.to_string())
+        )
     };
     Error::io(
         format!("git {} {what}", args.join(" ")),
@@ -226,9 +231,8 @@ pub fn check_version() -> Result<String> {
         Err(e) => return Err(Error::io("starting git", e)),
     };
     let text = String::from_utf8_lossy(&o.stdout).trim().to_string();
-    let v = parse_version(&text).ok_or_else(|| {
-        Error::invalid(format!("cannot read the git version from {text:?}"))
-    })?;
+    let v = parse_version(&text)
+        .ok_or_else(|| Error::invalid(format!("cannot read the git version from {text:?}")))?;
     if v < MIN_VERSION {
         return Err(Error::invalid(format!(
             "git sync needs git {}.{} or newer; this is {text}",
@@ -281,10 +285,9 @@ pub fn clean_stale_locks(
             .and_then(|m| SystemTime::now().duration_since(m).ok())
             .unwrap_or_default();
         let git_running = *busy.get_or_insert_with(|| git_process_in(work_dir).unwrap_or(true));
-        if (!git_running && age >= Duration::from_millis(500)) || age >= max_age {
-            if std::fs::remove_file(&p).is_ok() {
-                removed.push(p);
-            }
+        let stale = (!git_running && age >= Duration::from_millis(500)) || age >= max_age;
+        if stale && std::fs::remove_file(&p).is_ok() {
+            removed.push(p);
         }
     }
     removed
@@ -323,7 +326,10 @@ mod tests {
     #[test]
     fn versions() {
         assert_eq!(parse_version("git version 2.47.3"), Some((2, 47)));
-        assert_eq!(parse_version("git version 2.39.5 (Apple Git-154)"), Some((2, 39)));
+        assert_eq!(
+            parse_version("git version 2.39.5 (Apple Git-154)"),
+            Some((2, 39))
+        );
         assert_eq!(parse_version("nope"), None);
         check_version().unwrap();
     }

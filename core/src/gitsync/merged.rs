@@ -189,10 +189,20 @@ pub fn report(
         let mut rows = Vec::new();
         let mut notes = Vec::new();
         for d in devices {
-            write(&mut view.events.iter().zip(&view.devices).filter(|(_, x)| *x == d).map(|(e, _)| e))?;
+            write(
+                &mut view
+                    .events
+                    .iter()
+                    .zip(&view.devices)
+                    .filter(|(_, x)| *x == d)
+                    .map(|(e, _)| e),
+            )?;
             let part = grouped::from_log_priced(&tmp, &q, prices)?;
             if part.total.requests > 0 {
-                rows.push(Row { key: d.clone(), sums: part.total });
+                rows.push(Row {
+                    key: d.clone(),
+                    sums: part.total,
+                });
             }
             for n in &part.notes {
                 if !notes.contains(n) {

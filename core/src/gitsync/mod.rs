@@ -327,11 +327,11 @@ pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms == 0 {
         "0m".into()
-    } else if ms % 3_600_000 == 0 {
+    } else if ms.is_multiple_of(3_600_000) {
         format!("{}h", ms / 3_600_000)
-    } else if ms % 60_000 == 0 {
+    } else if ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -350,8 +350,14 @@ mod tests {
     #[test]
     fn g1_durations() {
         assert_eq!(parse_duration("30s", "x").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_duration("15m", "x").unwrap(), Duration::from_secs(900));
-        assert_eq!(parse_duration("1h", "x").unwrap(), Duration::from_secs(3600));
+        assert_eq!(
+            parse_duration("15m", "x").unwrap(),
+            Duration::from_secs(900)
+        );
+        assert_eq!(
+            parse_duration("1h", "x").unwrap(),
+            Duration::from_secs(3600)
+        );
         assert_eq!(parse_duration("0m", "x").unwrap(), Duration::ZERO);
         assert_eq!(
             parse_duration("100ms", "x").unwrap(),
@@ -368,9 +374,18 @@ mod tests {
 
     #[test]
     fn g5_path_outside_the_repository_is_refused() {
-        assert_eq!(usage_root_of("usage/usage.json").unwrap(), Path::new("usage"));
+        assert_eq!(
+            usage_root_of("usage/usage.json").unwrap(),
+            Path::new("usage")
+        );
         assert_eq!(usage_root_of("a/b/u.json").unwrap(), Path::new("a/b"));
-        for bad in ["/etc/usage.json", "../x/usage.json", "usage.json", ".git/u.json", ""] {
+        for bad in [
+            "/etc/usage.json",
+            "../x/usage.json",
+            "usage.json",
+            ".git/u.json",
+            "",
+        ] {
             let e = usage_root_of(bad).unwrap_err().to_string();
             assert!(e.contains("gitSync.path"), "{bad}: {e}");
         }
@@ -391,8 +406,9 @@ mod tests {
         assert!(!c.enabled);
         assert_eq!(c.sync_interval, Duration::ZERO);
         assert_eq!(c.remote.as_deref(), Some("/bare.git"));
-        let e = GitSyncConfig::from_json(&serde_json::json!({"repoDir": "/r", "syncinterval": "1m"}))
-            .unwrap_err();
+        let e =
+            GitSyncConfig::from_json(&serde_json::json!({"repoDir": "/r", "syncinterval": "1m"}))
+                .unwrap_err();
         assert!(e.to_string().contains("syncinterval"), "{e}");
         assert!(GitSyncConfig::from_json(&serde_json::json!({"path": "u/x.json"})).is_err());
     }

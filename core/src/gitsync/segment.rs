@@ -253,9 +253,18 @@ mod tests {
         w.append_logs(&[log(7, feb)]).unwrap();
         let jan_files = std::fs::read_dir(d.path().join("2026-01")).unwrap().count();
         assert!(jan_files >= 2, "{jan_files}");
-        assert_eq!(std::fs::read_dir(d.path().join("2026-02")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(d.path().join("2026-02")).unwrap().count(),
+            1
+        );
         // The same log gives the same event id.
-        assert_eq!(event_of_log(&logs[0], "dev1").id, event_of_log(&logs[0], "dev1").id);
-        assert_ne!(event_of_log(&logs[0], "dev1").id, event_of_log(&logs[0], "dev2").id);
+        assert_eq!(
+            event_of_log(&logs[0], "dev1").id,
+            event_of_log(&logs[0], "dev1").id
+        );
+        assert_ne!(
+            event_of_log(&logs[0], "dev1").id,
+            event_of_log(&logs[0], "dev2").id
+        );
     }
 }

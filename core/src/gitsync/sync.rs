@@ -50,7 +50,12 @@ impl SyncReport {
         if !self.removed_locks.is_empty() {
             m.insert(
                 "removedLocks".into(),
-                Value::Array(self.removed_locks.iter().map(|s| s.clone().into()).collect()),
+                Value::Array(
+                    self.removed_locks
+                        .iter()
+                        .map(|s| s.clone().into())
+                        .collect(),
+                ),
             );
         }
         if let Some(r) = &self.offline_reason {
@@ -294,7 +299,8 @@ impl GitSync {
                     || text.contains("cannot lock ref"));
             if !rejected {
                 report.offline = true;
-                report.offline_reason = Some(git::failed(&["push", "origin", &spec], &o).to_string());
+                report.offline_reason =
+                    Some(git::failed(&["push", "origin", &spec], &o).to_string());
                 return Ok(report);
             }
             report.rejected += 1;
@@ -325,7 +331,14 @@ impl GitSync {
     /// `Ok(Err(why))` offline.
     fn fetch(&self, g: &Git) -> Result<std::result::Result<(), String>> {
         let spec = format!("+{}:{}", self.branch_ref(), self.remote_ref());
-        let o = g.run(&["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "origin", &spec])?;
+        let o = g.run(&[
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "origin",
+            &spec,
+        ])?;
         if o.ok() {
             return Ok(Ok(()));
         }
@@ -341,7 +354,10 @@ impl GitSync {
             Some(r) => format!("{r}..{h}"),
             None => h.to_string(),
         };
-        Ok(g.ok(&["rev-list", "--count", &range])?.trim().parse().unwrap_or(0))
+        Ok(g.ok(&["rev-list", "--count", &range])?
+            .trim()
+            .parse()
+            .unwrap_or(0))
     }
 
     fn mine(&self, path: &str) -> bool {
@@ -433,7 +449,11 @@ impl GitSync {
         let _ = std::fs::remove_file(&index);
         let single_tree = match parents.as_slice() {
             [] => Some(empty.clone()),
-            [p] => Some(g.ok(&["rev-parse", &format!("{p}^{{tree}}")])?.trim().to_string()),
+            [p] => Some(
+                g.ok(&["rev-parse", &format!("{p}^{{tree}}")])?
+                    .trim()
+                    .to_string(),
+            ),
             _ => None,
         };
         let (new, committed) = if single_tree.as_deref() == Some(tree.as_str()) {
@@ -455,7 +475,14 @@ impl GitSync {
         }
         let zero = "0".repeat(new.len());
         let old = head.clone().unwrap_or(zero);
-        g.ok(&["update-ref", "-m", "usagebook sync", &self.branch_ref(), &new, &old])?;
+        g.ok(&[
+            "update-ref",
+            "-m",
+            "usagebook sync",
+            &self.branch_ref(),
+            &new,
+            &old,
+        ])?;
         // The real index follows the branch; the working tree gets the
         // other devices' new files (this device's files are left as they
         // are: the tracker may be appending to them).
@@ -561,7 +588,10 @@ pub fn repo_status(repo: &Path, branch: &str, path: &str) -> Result<Value> {
     let local = g.rev(&format!("refs/heads/{branch}"))?;
     let remote = g.rev(&format!("refs/remotes/origin/{branch}"))?;
     let count = |range: &str| -> Result<u64> {
-        Ok(g.ok(&["rev-list", "--count", range])?.trim().parse().unwrap_or(0))
+        Ok(g.ok(&["rev-list", "--count", range])?
+            .trim()
+            .parse()
+            .unwrap_or(0))
     };
     let (ahead, behind) = match (&local, &remote) {
         (Some(l), Some(r)) => (count(&format!("{r}..{l}"))?, count(&format!("{l}..{r}"))?),
@@ -586,13 +616,23 @@ pub fn repo_status(repo: &Path, branch: &str, path: &str) -> Result<Value> {
         );
         devices.insert(d, Value::Object(m));
     }
-    let dirty = g.ok(&["status", "--porcelain", "--untracked-files=all", "--", &root.to_string_lossy()])?;
+    let dirty = g.ok(&[
+        "status",
+        "--porcelain",
+        "--untracked-files=all",
+        "--",
+        &root.to_string_lossy(),
+    ])?;
     let mut m = Map::new();
     m.insert("repo".into(), repo.display().to_string().into());
     m.insert("branch".into(), branch.into());
     m.insert(
         "remote".into(),
-        if url.ok() { url.stdout.trim().into() } else { Value::Null },
+        if url.ok() {
+            url.stdout.trim().into()
+        } else {
+            Value::Null
+        },
     );
     m.insert("head".into(), local.map_or(Value::Null, Value::from));
     m.insert("remoteHead".into(), remote.map_or(Value::Null, Value::from));
