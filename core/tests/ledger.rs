@@ -424,7 +424,8 @@ fn l10_schema_is_versioned_wal_and_a_future_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("l.db");
     let l = Ledger::open(&path, LedgerOptions::default()).unwrap();
-    assert_eq!(l.health().schema_version, 1);
+    // v1: events and holds; v2 adds rate_usage for the rate limits (R1).
+    assert_eq!(l.health().schema_version, 2);
     l.close().unwrap();
     let c = rusqlite::Connection::open(&path).unwrap();
     let mode: String = c
