@@ -271,6 +271,18 @@ fn rate_child() {
         .unwrap(),
     );
     let pid = std::process::id();
+    // Start together: say ready, then wait for the parent's go, so a
+    // process that started first cannot take the whole window alone.
+    let dir = std::path::Path::new(&path).parent().unwrap().to_path_buf();
+    std::fs::write(dir.join(format!("ready-{pid}")), b"").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !dir.join("go").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no go from the parent"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     let granted: u64 = (0..4)
         .map(|t| {
             let l = l.clone();
@@ -320,6 +332,26 @@ fn r1_four_processes_of_four_threads_never_pass_a_shared_limit() {
                 .unwrap()
         })
         .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let ready = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .map(|e| e.file_name().to_string_lossy().starts_with("ready-"))
+                    .unwrap_or(false)
+            })
+            .count();
+        if ready == 4 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {ready} children ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    std::fs::write(dir.path().join("go"), b"").unwrap();
     let mut total = 0u64;
     let mut each = Vec::new();
     for c in children {
