@@ -257,8 +257,9 @@ impl Writer {
         // is rewritten with what is left (O(history), as clearing is).
         let mut archived = Vec::new();
         let days = self.archive.days();
+        let now = self.shared.clock.now_ms();
         for &day in &days {
-            archived.extend(self.archive.read_day(day)?);
+            archived.extend(self.archive.read_day(day, now)?);
         }
         let (watermark, kept) = {
             let shared = self.shared.clone();
@@ -396,7 +397,8 @@ impl Writer {
             let mut hours: BTreeMap<(String, i64), Totals> = BTreeMap::new();
             if !self.archive.rewrite.contains(&day) {
                 // Late events for a closed day: merged into its file.
-                for (name, hour, t) in self.archive.read_day(day)? {
+                let now = self.shared.clock.now_ms();
+                for (name, hour, t) in self.archive.read_day(day, now)? {
                     hours.entry((name, hour)).or_default().merge(&t);
                 }
             }
@@ -482,6 +484,7 @@ impl Writer {
     fn finish(&mut self, res: Result<()>, watermark: u64) -> Result<()> {
         self.mark_flushed_clock();
         let mut g = self.shared.inner.lock();
+        g.recovery.append(&mut self.archive.damaged);
         match &res {
             Ok(()) => {
                 self.dirty = false;

@@ -208,3 +208,51 @@ fn t10_a_damaged_snapshot_falls_back_to_the_backup_plus_replay_with_the_archive(
     );
     t.close().unwrap();
 }
+
+/// Found by the tracker_dir fuzz target: one damaged day file made every
+/// flush that needed that day fail, so `close` failed for good. Now the
+/// file is moved aside (T10), health says so, totals stay exact and the
+/// tracker keeps flushing.
+#[test]
+fn t10_a_damaged_day_file_is_moved_aside_and_the_tracker_keeps_flushing() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(D0));
+    ten_days(dir.path(), &clock).close().unwrap();
+    let rollups = dir.path().join("llm-usage/rollups");
+    let day2 = day_files(dir.path())
+        .into_iter()
+        .find(|f| f.starts_with("2025-01-05"))
+        .unwrap();
+    let text = std::fs::read_to_string(rollups.join(&day2)).unwrap();
+    std::fs::write(rollups.join(&day2), &text[..text.len() / 2]).unwrap();
+
+    let t = open(dir.path(), &clock);
+    let id = t.intern_bridge("a").unwrap();
+    // A late call on the damaged day: its file must be read to merge it.
+    t.track_interned_batch(&[usagebook_core::InternedLog {
+        bridge: id,
+        usage: Usage::new(1, 1, 2),
+        duration_ms: None,
+        status: usagebook_core::UsageStatus::Success,
+        timestamp_ms: D0 + DAY + 5 * HOUR,
+    }])
+    .unwrap();
+    t.flush().unwrap();
+    let h = t.health();
+    assert!(
+        h.recovery.iter().any(|n| n.contains("moved aside")),
+        "{:?}",
+        h.recovery
+    );
+    assert_eq!(t.stats(Some("a")).unwrap().total_requests, 241);
+    t.close().unwrap();
+    let aside: Vec<String> = std::fs::read_dir(&rollups)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the damaged file is kept aside");
+    let t = open(dir.path(), &clock);
+    assert_eq!(t.stats(None).unwrap().total_requests, 721);
+    t.close().unwrap();
+}

@@ -46,6 +46,9 @@ pub(crate) struct Archive {
     /// Days whose file is replaced by what the rollups hold (after a clear),
     /// not merged with it.
     pub rewrite: std::collections::BTreeSet<i64>,
+    /// Day files found damaged since the owner last looked (moved aside),
+    /// for the tracker's health.
+    pub damaged: Vec<String>,
 }
 
 fn file_name(day: i64, generation: u64) -> String {
@@ -158,6 +161,7 @@ impl Archive {
             generation,
             totals,
             rewrite: Default::default(),
+            damaged: Vec::new(),
         })
     }
 
@@ -166,12 +170,32 @@ impl Archive {
         self.files.keys().copied().collect()
     }
 
-    /// The committed hours of `day` (none if it has no file).
-    pub fn read_day(&self, day: i64) -> Result<Vec<Bucket>> {
-        match visible(&self.files, day, self.generation) {
-            None => Ok(Vec::new()),
-            Some(g) => read_file(&self.dir.join(file_name(day, g)))
-                .map_err(|why| Error::io("reading the rollup archive", std::io::Error::other(why))),
+    /// The committed hours of `day` (none if it has no file). A damaged
+    /// file is moved aside (never deleted, T10) and noted in `damaged`; the
+    /// day then has no hourly detail, while the snapshot's archive totals
+    /// still count it. Failing here instead would make every later flush,
+    /// and so `close`, fail for good over one unreadable day.
+    pub fn read_day(&mut self, day: i64, now_ms: i64) -> Result<Vec<Bucket>> {
+        let Some(g) = visible(&self.files, day, self.generation) else {
+            return Ok(Vec::new());
+        };
+        let path = self.dir.join(file_name(day, g));
+        match read_file(&path) {
+            Ok(b) => Ok(b),
+            Err(why) => {
+                let aside = atomic::move_aside(&path, now_ms)?;
+                if let Some(gens) = self.files.get_mut(&day) {
+                    gens.retain(|&x| x != g);
+                    if gens.is_empty() {
+                        self.files.remove(&day);
+                    }
+                }
+                self.damaged.push(format!(
+                    "rollup archive {why}: moved aside to {}; that day's hourly detail is lost, its totals are kept",
+                    aside.display()
+                ));
+                Ok(Vec::new())
+            }
         }
     }
 
