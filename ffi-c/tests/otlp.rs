@@ -94,18 +94,17 @@ fn o2_c_tracker_exports_its_calls_at_close() {
         .iter()
         .find(|m| m["name"] == "gen_ai.client.token.usage")
         .expect("the token histogram");
-    let input = hist["histogram"]["dataPoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| {
-            p["attributes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|kv| kv["key"] == "gen_ai.token.type" && kv["value"]["stringValue"] == "input")
-        })
-        .unwrap();
+    let input =
+        hist["histogram"]["dataPoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| {
+                p["attributes"].as_array().unwrap().iter().any(|kv| {
+                    kv["key"] == "gen_ai.token.type" && kv["value"]["stringValue"] == "input"
+                })
+            })
+            .unwrap();
     assert_eq!(input["count"], "2");
     assert_eq!(input["sum"], 80.0);
 }

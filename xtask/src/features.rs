@@ -20,7 +20,15 @@ fn core_features(root: &Path, args: &[&str]) -> Result<Vec<String>, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(root)
-        .args(["tree", "-e", "features", "-i", "usagebook-core", "--prefix", "none"])
+        .args([
+            "tree",
+            "-e",
+            "features",
+            "-i",
+            "usagebook-core",
+            "--prefix",
+            "none",
+        ])
         .args(args)
         .output()
         .map_err(|e| format!("running cargo tree: {e}"))?;
@@ -60,9 +68,12 @@ pub fn check(root: &Path) -> Result<(), String> {
     }
     // What the package builds pass to cargo (maturin's `features`, the
     // napi build scripts) must not name the exporter either.
-    for file in ["bindings-python/pyproject.toml", "bindings-node/package.json"] {
-        let text = std::fs::read_to_string(root.join(file))
-            .map_err(|e| format!("reading {file}: {e}"))?;
+    for file in [
+        "bindings-python/pyproject.toml",
+        "bindings-node/package.json",
+    ] {
+        let text =
+            std::fs::read_to_string(root.join(file)).map_err(|e| format!("reading {file}: {e}"))?;
         if text.contains("otlp") {
             failed.push(format!("{file} mentions the otlp feature"));
         }

@@ -206,6 +206,8 @@ pub struct OtlpHealth {
     pub last_error: Option<String>,
     /// When the receiver last accepted an export, Unix ms.
     pub last_success_unix_ms: Option<u64>,
+    /// The last export failed.
+    pub failing: bool,
 }
 
 struct Shared {
@@ -369,22 +371,24 @@ fn run(shared: Arc<Shared>, rx: Receiver<Ctl>) {
     loop {
         match rx.recv_deadline(next) {
             Ok(Ctl::Flush(ack)) => {
-                let _ = ack.send(export(&shared));
+                let _ = ack.send(export(&shared, ATTEMPTS));
             }
             Ok(Ctl::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
-                let _ = export(&shared);
+                // One attempt: a collector that is down must not hold a
+                // tracker's close for the retries' timeouts.
+                let _ = export(&shared, 1);
                 // Later flushes get Closed from their dropped ack.
                 return;
             }
             Err(RecvTimeoutError::Timeout) => {
-                let _ = export(&shared);
+                let _ = export(&shared, ATTEMPTS);
                 next = Instant::now() + interval;
             }
         }
     }
 }
 
-fn export(shared: &Shared) -> std::result::Result<(), String> {
+fn export(shared: &Shared, attempts: u32) -> std::result::Result<(), String> {
     let snapshot = shared.agg.lock().clone();
     let res = encode::Resource {
         service_name: &shared.cfg.service_name,
@@ -396,7 +400,7 @@ fn export(shared: &Shared) -> std::result::Result<(), String> {
     };
     let body = body.to_string();
     let mut outcome = Err(String::new());
-    for attempt in 0..ATTEMPTS {
+    for attempt in 0..attempts {
         if attempt > 0 {
             shared.health.lock().retries += 1;
             std::thread::sleep(Duration::from_millis(200 * 4u64.pow(attempt - 1)));
@@ -408,15 +412,28 @@ fn export(shared: &Shared) -> std::result::Result<(), String> {
         }
     }
     let mut h = shared.health.lock();
+    let was_failing = h.failing;
     match &outcome {
         Ok(()) => {
             h.exports_ok += 1;
             h.last_success_unix_ms = Some(unix_nanos() / 1_000_000);
+            h.failing = false;
         }
         Err(e) => {
             h.exports_failed += 1;
             h.last_error = Some(e.clone());
+            h.failing = true;
         }
+    }
+    // One line on standard error when exports start failing and one when
+    // they work again (as the OTel SDKs' internal logs do), not one per
+    // interval: a C host has no other place to see it.
+    match (&outcome, was_failing) {
+        (Err(e), false) => eprintln!(
+            "usagebook: OTLP export failed, tracking goes on and the next export carries these totals: {e}"
+        ),
+        (Ok(()), true) => eprintln!("usagebook: OTLP export to {} works again", shared.cfg.endpoint),
+        _ => {}
     }
     outcome
 }
