@@ -60,11 +60,12 @@ impl Receiver {
                         req.respond(tiny_http::Response::from_string("busy").with_status_code(503));
                     continue;
                 }
+                let body: Value = serde_json::from_str(&text).expect("the body is JSON");
                 g.lock().push(Received {
                     url,
                     content_type,
                     api_key,
-                    body: serde_json::from_str(&text).expect("the body is JSON"),
+                    body,
                 });
                 let _ = req.respond(tiny_http::Response::from_string("{}"));
             }
@@ -78,6 +79,17 @@ impl Receiver {
     }
 }
 
+impl Receiver {
+    /// Every body received so far, each checked against the OTLP messages.
+    fn bodies(&self) -> Vec<Value> {
+        let got = self.got.lock();
+        for r in got.iter() {
+            check_otlp_json(&r.body);
+        }
+        got.iter().map(|r| r.body.clone()).collect()
+    }
+}
+
 impl Drop for Receiver {
     fn drop(&mut self) {
         self.server.unblock();
@@ -85,6 +97,134 @@ impl Drop for Receiver {
             let _ = t.join();
         }
     }
+}
+
+/// Checks a body against the OTLP metrics protobuf messages
+/// (opentelemetry/proto/metrics/v1/metrics.proto and friends) in the
+/// proto3 JSON mapping: only their lowerCamelCase field names, 64-bit
+/// integers (fixed64, sfixed64) as decimal strings, doubles as numbers,
+/// enums as integers.
+fn check_otlp_json(body: &Value) {
+    #[derive(Clone, Copy)]
+    enum T {
+        Msg(&'static str),
+        List(&'static str),
+        Str,
+        U64Str,
+        U64StrList,
+        F64,
+        F64List,
+        Int,
+        Bool,
+    }
+    use T::*;
+    fn fields(msg: &str) -> &'static [(&'static str, T)] {
+        match msg {
+            "ExportMetricsServiceRequest" => &[("resourceMetrics", List("ResourceMetrics"))],
+            "ResourceMetrics" => &[
+                ("resource", Msg("Resource")),
+                ("scopeMetrics", List("ScopeMetrics")),
+                ("schemaUrl", Str),
+            ],
+            "Resource" => &[
+                ("attributes", List("KeyValue")),
+                ("droppedAttributesCount", Int),
+            ],
+            "ScopeMetrics" => &[
+                ("scope", Msg("InstrumentationScope")),
+                ("metrics", List("Metric")),
+                ("schemaUrl", Str),
+            ],
+            "InstrumentationScope" => &[
+                ("name", Str),
+                ("version", Str),
+                ("attributes", List("KeyValue")),
+                ("droppedAttributesCount", Int),
+            ],
+            "Metric" => &[
+                ("name", Str),
+                ("description", Str),
+                ("unit", Str),
+                ("sum", Msg("Sum")),
+                ("histogram", Msg("Histogram")),
+            ],
+            "Sum" => &[
+                ("dataPoints", List("NumberDataPoint")),
+                ("aggregationTemporality", Int),
+                ("isMonotonic", Bool),
+            ],
+            "Histogram" => &[
+                ("dataPoints", List("HistogramDataPoint")),
+                ("aggregationTemporality", Int),
+            ],
+            "NumberDataPoint" => &[
+                ("attributes", List("KeyValue")),
+                ("startTimeUnixNano", U64Str),
+                ("timeUnixNano", U64Str),
+                ("asDouble", F64),
+                ("asInt", U64Str),
+                ("flags", Int),
+            ],
+            "HistogramDataPoint" => &[
+                ("attributes", List("KeyValue")),
+                ("startTimeUnixNano", U64Str),
+                ("timeUnixNano", U64Str),
+                ("count", U64Str),
+                ("sum", F64),
+                ("bucketCounts", U64StrList),
+                ("explicitBounds", F64List),
+                ("flags", Int),
+                ("min", F64),
+                ("max", F64),
+            ],
+            "KeyValue" => &[("key", Str), ("value", Msg("AnyValue"))],
+            "AnyValue" => &[
+                ("stringValue", Str),
+                ("boolValue", Bool),
+                ("doubleValue", F64),
+            ],
+            other => panic!("no such message {other}"),
+        }
+    }
+    fn walk(v: &Value, t: T, at: &str) {
+        let u64_str = |x: &Value| x.as_str().is_some_and(|s| s.parse::<u64>().is_ok());
+        let ok = match t {
+            Msg(m) => {
+                let obj = v
+                    .as_object()
+                    .unwrap_or_else(|| panic!("{at}: {m} must be an object"));
+                let known = fields(m);
+                for (k, x) in obj {
+                    let (_, ft) = known
+                        .iter()
+                        .find(|(n, _)| n == k)
+                        .unwrap_or_else(|| panic!("{at}: {m} has no field {k:?}"));
+                    walk(x, *ft, &format!("{at}.{k}"));
+                }
+                true
+            }
+            List(m) => {
+                for (i, x) in v
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{at}: not a list"))
+                    .iter()
+                    .enumerate()
+                {
+                    walk(x, Msg(m), &format!("{at}[{i}]"));
+                }
+                true
+            }
+            Str => v.is_string(),
+            U64Str => u64_str(v),
+            U64StrList => v.as_array().is_some_and(|a| a.iter().all(u64_str)),
+            F64 => v.is_number(),
+            F64List => v.as_array().is_some_and(|a| a.iter().all(Value::is_number)),
+            Int => v.is_u64(),
+            Bool => v.is_boolean(),
+        };
+        assert!(ok, "{at}: {v} is not of its protobuf JSON type");
+    }
+    walk(body, Msg("ExportMetricsServiceRequest"), "body");
 }
 
 fn opts(endpoint: &str) -> OtlpOptions {
@@ -194,6 +334,7 @@ fn o2_tracker_calls_reach_a_collector_as_genai_metrics() {
         assert_eq!(r.api_key.as_deref(), Some("secret"));
         r.body.clone()
     };
+    check_otlp_json(&first);
     let res = resource(&first);
     assert_eq!(res["service.name"], "otlp-test");
     assert_eq!(res["service.instance.id"], exporter.instance_id());
@@ -253,7 +394,7 @@ fn o2_tracker_calls_reach_a_collector_as_genai_metrics() {
     tracker.close().unwrap();
     drop(tracker);
     exporter.flush().unwrap();
-    let second = rx.got.lock().last().unwrap().body.clone();
+    let second = rx.bodies().last().unwrap().clone();
     let points = token_points(&second);
     let (_, p) = points
         .iter()
@@ -343,7 +484,7 @@ fn o2_ledger_commits_export_cost_and_failures_never_fail_a_call() {
     exporter.flush().unwrap();
     let h = exporter.health();
     assert_eq!((h.exports_ok, h.exports_failed, h.retries), (1, 0, 2));
-    let body = rx.got.lock()[0].body.clone();
+    let body = rx.bodies()[0].clone();
     let cost = metric(&body, "usagebook.client.cost").expect("the cost counter");
     assert_eq!(cost["unit"], "{USD}");
     assert_eq!(cost["sum"]["aggregationTemporality"], 2);
@@ -441,12 +582,12 @@ fn o2_two_processes_each_report_their_own_increments() {
 
     // The last export of each process (instance), cumulative.
     let mut last: BTreeMap<String, Value> = BTreeMap::new();
-    for r in rx.got.lock().iter() {
-        let id = resource(&r.body)["service.instance.id"]
+    for body in rx.bodies() {
+        let id = resource(&body)["service.instance.id"]
             .as_str()
             .unwrap()
             .to_string();
-        last.insert(id, r.body.clone());
+        last.insert(id, body);
     }
     assert_eq!(last.len(), 2, "one stream per process");
     let mut own: Vec<f64> = Vec::new();
