@@ -520,18 +520,23 @@ fn o2_ledger_commits_export_cost_and_failures_never_fail_a_call() {
 #[test]
 #[ignore]
 fn otlp_child_process_commits() {
-    let (Ok(endpoint), Ok(db), Ok(n)) = (
-        std::env::var("OTLP_TEST_ENDPOINT"),
+    let (Ok(db), Ok(n)) = (
         std::env::var("OTLP_TEST_DB"),
         std::env::var("OTLP_TEST_INPUT"),
     ) else {
         return;
     };
     let input: u64 = n.parse().unwrap();
+    // The endpoint and the headers come from the standard variables the
+    // parent set (OTEL_EXPORTER_OTLP_ENDPOINT gets /v1/metrics appended).
+    assert!(std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").is_ok());
     let ledger = Ledger::open(
         &db,
         LedgerOptions {
-            otlp: Some(opts(&endpoint)),
+            otlp: Some(OtlpOptions {
+                interval_ms: Some(3_600_000),
+                ..OtlpOptions::new()
+            }),
             ..LedgerOptions::default()
         },
     )
@@ -567,7 +572,12 @@ fn o2_two_processes_each_report_their_own_increments() {
                     "--ignored",
                     "--test-threads=1",
                 ])
-                .env("OTLP_TEST_ENDPOINT", &rx.endpoint)
+                .env(
+                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    rx.endpoint.trim_end_matches("/v1/metrics"),
+                )
+                .env("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=from%20env")
+                .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
                 .env("OTLP_TEST_DB", &db)
                 .env("OTLP_TEST_INPUT", input.to_string())
                 .stdout(std::process::Stdio::null())
@@ -590,6 +600,10 @@ fn o2_two_processes_each_report_their_own_increments() {
         last.insert(id, body);
     }
     assert_eq!(last.len(), 2, "one stream per process");
+    for r in rx.got.lock().iter() {
+        assert_eq!(r.url, "/v1/metrics");
+        assert_eq!(r.api_key.as_deref(), Some("from env"));
+    }
     let mut own: Vec<f64> = Vec::new();
     let mut cost = 0.0;
     for body in last.values() {
@@ -617,4 +631,42 @@ fn o2_two_processes_each_report_their_own_increments() {
         .sum();
     assert_eq!(own.iter().sum::<f64>(), total_input, "{text}");
     assert!((cost - 0.06).abs() < 1e-9, "{cost}");
+}
+
+#[test]
+fn o2_the_thread_exports_every_interval_without_a_flush() {
+    let _g = SERIAL.lock();
+    let rx = Receiver::start(0);
+    let dir = tempfile::tempdir().unwrap();
+    let o = OtlpOptions {
+        interval_ms: Some(100),
+        ..opts(&rx.endpoint)
+    };
+    let tracker = FileBackedTracker::open(
+        dir.path(),
+        TrackerOptions {
+            otlp: Some(o),
+            ..TrackerOptions::default()
+        },
+    )
+    .unwrap();
+    tracker
+        .track(&NewUsageLog::new("openai/gpt-4o", usage(5, 5)))
+        .unwrap();
+    // Bounded wait: the 100 ms timer, not a flush, must deliver it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while rx.got.lock().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let bodies = rx.bodies();
+    assert!(
+        !bodies.is_empty(),
+        "no export within 10 s at a 100 ms interval"
+    );
+    let (_, p) = token_points(&bodies[0])
+        .into_iter()
+        .find(|(a, _)| a["gen_ai.token.type"] == "input")
+        .unwrap();
+    assert_eq!(p["sum"], 5.0);
+    tracker.close().unwrap();
 }

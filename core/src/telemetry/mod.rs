@@ -55,7 +55,8 @@ pub(crate) fn attach_otlp(o: &OtlpOptions) -> crate::error::Result<OtlpGuard> {
         Err(crate::error::Error::invalid(
             "option otlp: this usagebook was built without its OTLP exporter; \
              build it with the cargo feature `otlp` (usagebook-core/otlp, or `--features otlp` \
-             of usagebook-ffi for the C library), or drop the option",
+             of usagebook-ffi for the C library), or drop the option; Python and Node \
+             record through their own OpenTelemetry SDK with usagebook.otel / usagebook/otel",
         ))
     }
 }
