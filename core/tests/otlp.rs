@@ -27,7 +27,8 @@ struct Received {
     body: Value,
 }
 
-/// A receiver answering 503 to its first `fail_first` requests, then 200.
+/// A receiver answering `fail_status` (503 by default) to its first
+/// `fail_first` requests, then 200.
 struct Receiver {
     endpoint: String,
     got: Arc<parking_lot::Mutex<Vec<Received>>>,
@@ -37,6 +38,10 @@ struct Receiver {
 
 impl Receiver {
     fn start(fail_first: usize) -> Receiver {
+        Receiver::start_failing(fail_first, 503)
+    }
+
+    fn start_failing(fail_first: usize, fail_status: u16) -> Receiver {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let port = server.server_addr().to_ip().unwrap().port();
         let got: Arc<parking_lot::Mutex<Vec<Received>>> = Arc::default();
@@ -56,8 +61,9 @@ impl Receiver {
                 let mut text = String::new();
                 req.as_reader().read_to_string(&mut text).unwrap();
                 if seen.fetch_add(1, Ordering::SeqCst) < fail_first {
-                    let _ =
-                        req.respond(tiny_http::Response::from_string("busy").with_status_code(503));
+                    let _ = req.respond(
+                        tiny_http::Response::from_string("busy").with_status_code(fail_status),
+                    );
                     continue;
                 }
                 let body: Value = serde_json::from_str(&text).expect("the body is JSON");
@@ -453,6 +459,23 @@ fn o2_ledger_commits_export_cost_and_failures_never_fail_a_call() {
     ledger.write_event(commit("t2", 10, 1, 0.5), true).unwrap();
     exporter.shutdown();
     ledger.close().unwrap();
+
+    // A receiver refusing the request (400): not retried, tracking goes on.
+    let refusing = Receiver::start_failing(usize::MAX, 400);
+    let exporter = OtlpExporter::install(opts(&refusing.endpoint)).unwrap();
+    let tracker = usagebook_core::InMemoryTracker::new(10).unwrap();
+    tracker
+        .track(&NewUsageLog::new("openai/gpt-4o", usage(1, 1)))
+        .unwrap();
+    let e = exporter.flush().unwrap_err().to_string();
+    assert!(e.contains("HTTP 400"), "{e}");
+    let h = exporter.health();
+    assert_eq!((h.exports_failed, h.retries, h.failing), (1, 0, true));
+    tracker
+        .track(&NewUsageLog::new("openai/gpt-4o", usage(1, 1)))
+        .unwrap();
+    exporter.shutdown();
+    drop(refusing);
 
     // A receiver busy (503) twice, then accepting: retried, nothing lost.
     let rx = Receiver::start(2);
