@@ -194,7 +194,8 @@ void usagebook_string_free(char *s);
 // JSON object of `mode` ("best_effort" | "strict_budget"), `batchSize`
 // (100), `flushIntervalMs` (200), `dailyBudgetUsd` (none), `timezone`
 // ("UTC"), `holdTtlS` (900), `pricesPath` (a LiteLLM price file),
-// `closeDeadlineMs` (30000); an unknown key or a wrong type is
+// `closeDeadlineMs` (30000), `otlp` (OTLP/HTTP metrics, as for
+// `usagebook_tracker_open`); an unknown key or a wrong type is
 // `USAGEBOOK_INVALID_ARGUMENT` naming it. On success `*out` is a handle
 // the caller must pass to `usagebook_ledger_close`.
 //
@@ -402,7 +403,10 @@ const char *usagebook_status_str(usagebook_status status);
 // Opens (or creates) the file-backed tracker of `<base_dir>/llm-usage`
 // (T6–T11), recovering what a previous run left. `options_json` is NULL,
 // "" or a JSON object of T6 options (`flushIntervalMs`, `flushEveryNLogs`,
-// `persistLogs`, `maxLogs`, `maxLogBytes`, `durability`); an unknown key
+// `persistLogs`, `maxLogs`, `maxLogBytes`, `durability`), `gitSync` and
+// `otlp` (`true` or `{"endpoint", "headers", "intervalMs", ...}`: export
+// this process's calls as OTLP/HTTP metrics, docs/telemetry.md; a library
+// built without the cargo feature `otlp` refuses it); an unknown key
 // or a wrong type is `USAGEBOOK_INVALID_ARGUMENT`. A directory already
 // owned by another open tracker, in this process or another, gives
 // `USAGEBOOK_LOCKED`. On success `*out` is a handle the caller must pass

@@ -21,6 +21,13 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-8} bash fuzz/run.sh
 echo "== Claude Code import and day/month reports against the real ccusage (E6)"
 bash tests/ccusage/run.sh
 
+echo "== the OTLP/HTTP exporter (cargo feature otlp, O2): a real receiver, two processes, the C ABI"
+cargo test -p usagebook-core --features otlp --test otlp
+cargo test -p usagebook-ffi --features otlp --test otlp
+
+echo "== the wheel and the npm addon never build the OTLP exporter (O2)"
+cargo xtask check-features
+
 echo "== include/usagebook.h is fresh"
 cargo xtask check-header
 

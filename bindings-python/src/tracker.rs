@@ -448,6 +448,8 @@ impl FileBacked {
                     _ => d.durability,
                 },
                 git_sync: None,
+                // The wheel has no OTLP exporter: Python hosts use usagebook.otel.
+                otlp: None,
             };
             let clock = clock_arg(_clock)?;
             let track_blocks = opts.durability == Durability::Power;

@@ -66,6 +66,9 @@ pub struct FileBackedTracker {
     lock: Mutex<Option<DirLock>>,
     /// The periodic sync thread and what stops it.
     git_timer: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
+    /// This tracker's share of the process's OTLP exporter (the `otlp`
+    /// option), released at close.
+    otlp: Mutex<Option<crate::telemetry::OtlpGuard>>,
 }
 
 impl FileBackedTracker {
@@ -90,6 +93,10 @@ impl FileBackedTracker {
         std::fs::create_dir_all(&layout.root)
             .map_err(|e| Error::io(format!("creating {}", layout.root.display()), e))?;
         let lock = DirLock::acquire(&layout.lock(), base_dir)?;
+        let otlp = match &opts.otlp {
+            Some(o) => Some(crate::telemetry::attach_otlp(o)?),
+            None => None,
+        };
         let mut recovered = recover(&layout, &opts, clock.now_ms())?;
         let git = match opts.git_sync.as_ref().filter(|g| g.enabled) {
             Some(cfg) => Some(Arc::new(GitSync::open(
@@ -180,6 +187,7 @@ impl FileBackedTracker {
             writer: Mutex::new(Some(handle)),
             lock: Mutex::new(Some(lock)),
             git_timer: Mutex::new(git_timer),
+            otlp: Mutex::new(otlp),
         })
     }
 
@@ -486,6 +494,8 @@ impl UsageTracker for FileBackedTracker {
             let _ = g.sync(Some(g.cfg.close_timeout));
         }
         self.lock.lock().take();
+        // The exporter's last holder exports what this tracker recorded.
+        self.otlp.lock().take();
         res
     }
 

@@ -53,6 +53,9 @@ pub struct TrackerOptions {
     /// `gitSync` (issue 13): also write every event into this device's
     /// segments of a git repository and sync it (docs/git-sync.md).
     pub git_sync: Option<crate::gitsync::GitSyncConfig>,
+    /// `otlp` (O2): export this process's calls as OTLP/HTTP metrics
+    /// (needs the cargo feature `otlp`; docs/telemetry.md).
+    pub otlp: Option<crate::telemetry::OtlpOptions>,
 }
 
 impl Default for TrackerOptions {
@@ -65,6 +68,7 @@ impl Default for TrackerOptions {
             max_log_bytes: None,
             durability: Durability::Interval,
             git_sync: None,
+            otlp: None,
         }
     }
 }
@@ -106,9 +110,10 @@ impl TrackerOptions {
                 "gitSync" => {
                     opts.git_sync = Some(crate::gitsync::GitSyncConfig::from_json(value)?)
                 }
+                "otlp" => opts.otlp = crate::telemetry::OtlpOptions::from_json(value)?,
                 other => {
                     return Err(Error::invalid(format!(
-                        "unknown option {other:?}; known options: flushIntervalMs, flushEveryNLogs, persistLogs, maxLogs, maxLogBytes, durability, gitSync"
+                        "unknown option {other:?}; known options: flushIntervalMs, flushEveryNLogs, persistLogs, maxLogs, maxLogBytes, durability, gitSync, otlp"
                     )))
                 }
             }
@@ -185,6 +190,7 @@ mod tests {
                 max_log_bytes: Some(4096),
                 durability: Durability::Process,
                 git_sync: None,
+                otlp: None,
             }
         );
     }

@@ -93,7 +93,8 @@ fn usage_map(text: Option<&str>) -> Result<Map<String, Value>, FfiError> {
 /// JSON object of `mode` ("best_effort" | "strict_budget"), `batchSize`
 /// (100), `flushIntervalMs` (200), `dailyBudgetUsd` (none), `timezone`
 /// ("UTC"), `holdTtlS` (900), `pricesPath` (a LiteLLM price file),
-/// `closeDeadlineMs` (30000); an unknown key or a wrong type is
+/// `closeDeadlineMs` (30000), `otlp` (OTLP/HTTP metrics, as for
+/// `usagebook_tracker_open`); an unknown key or a wrong type is
 /// `USAGEBOOK_INVALID_ARGUMENT` naming it. On success `*out` is a handle
 /// the caller must pass to `usagebook_ledger_close`.
 ///

@@ -157,7 +157,10 @@ unsafe fn open_memory(
 /// Opens (or creates) the file-backed tracker of `<base_dir>/llm-usage`
 /// (T6–T11), recovering what a previous run left. `options_json` is NULL,
 /// "" or a JSON object of T6 options (`flushIntervalMs`, `flushEveryNLogs`,
-/// `persistLogs`, `maxLogs`, `maxLogBytes`, `durability`); an unknown key
+/// `persistLogs`, `maxLogs`, `maxLogBytes`, `durability`), `gitSync` and
+/// `otlp` (`true` or `{"endpoint", "headers", "intervalMs", ...}`: export
+/// this process's calls as OTLP/HTTP metrics, docs/telemetry.md; a library
+/// built without the cargo feature `otlp` refuses it); an unknown key
 /// or a wrong type is `USAGEBOOK_INVALID_ARGUMENT`. A directory already
 /// owned by another open tracker, in this process or another, gives
 /// `USAGEBOOK_LOCKED`. On success `*out` is a handle the caller must pass

@@ -2,7 +2,10 @@
 //! the C ABI crate with the pinned cbindgen; `cargo xtask check-header`
 //! regenerates it in memory and fails if the committed file differs (CI).
 //! Release tasks (release.rs): `install --prefix DIR [--target T]`,
-//! `set-version X.Y.Z`, `check-version`.
+//! `set-version X.Y.Z`, `check-version`. `check-features`: the wheel and
+//! the npm addon never build the core's OTLP exporter (O2).
+
+mod features;
 
 mod release;
 
@@ -101,8 +104,9 @@ fn run(cmd: &str) -> Result<(), String> {
             release::set_version(&root, &v)
         }
         "check-version" => release::check_version(&root),
+        "check-features" => features::check(&root),
         other => Err(format!(
-            "unknown command {other:?}; usage: cargo xtask <gen-header|check-header|refresh-prices FILE [SOURCE-NOTE]|install --prefix DIR [--target TRIPLE]|set-version X.Y.Z|check-version>"
+            "unknown command {other:?}; usage: cargo xtask <gen-header|check-header|refresh-prices FILE [SOURCE-NOTE]|install --prefix DIR [--target TRIPLE]|set-version X.Y.Z|check-version|check-features>"
         )),
     }
 }

@@ -173,9 +173,10 @@ impl LedgerOptions {
                 }
                 "maxWaitTimeoutS" => o.rate.max_wait_ms = seconds_ms(k, val)?,
                 "retryBudgetS" => o.rate.retry_budget_ms = seconds_ms(k, val)?,
+                "otlp" => o.otlp = crate::telemetry::OtlpOptions::from_json(val)?,
                 other => {
                     return Err(Error::invalid(format!(
-                        "unknown ledger option {other:?}; known: mode, batchSize, flushIntervalMs, dailyBudgetUsd, timezone, holdTtlS, pricesPath, allowUnpriced, closeDeadlineMs, rateLimits, waitOnRateLimit, maxWaitTimeoutS, retryBudgetS"
+                        "unknown ledger option {other:?}; known: mode, batchSize, flushIntervalMs, dailyBudgetUsd, timezone, holdTtlS, pricesPath, allowUnpriced, closeDeadlineMs, rateLimits, waitOnRateLimit, maxWaitTimeoutS, retryBudgetS, otlp"
                     )))
                 }
             }

@@ -87,6 +87,9 @@ pub struct LedgerOptions {
     pub close_deadline_ms: u64,
     /// Rate limits and whether to wait on them (R1–R3).
     pub rate: rate::RateOptions,
+    /// `otlp` (O2): export this process's commits as OTLP/HTTP metrics
+    /// (needs the cargo feature `otlp`; docs/telemetry.md).
+    pub otlp: Option<crate::telemetry::OtlpOptions>,
 }
 
 impl Default for LedgerOptions {
@@ -102,6 +105,7 @@ impl Default for LedgerOptions {
             allow_unpriced: false,
             close_deadline_ms: 30_000,
             rate: rate::RateOptions::default(),
+            otlp: None,
         }
     }
 }
@@ -266,6 +270,9 @@ pub struct Ledger {
     /// The metrics reader (its own read-only connection), opened by the
     /// first `metrics_text`.
     metrics: Mutex<Option<crate::telemetry::LedgerScan>>,
+    /// This ledger's share of the process's OTLP exporter (the `otlp`
+    /// option), released at close.
+    otlp: Mutex<Option<crate::telemetry::OtlpGuard>>,
 }
 
 fn closed_err() -> Error {
@@ -364,6 +371,10 @@ impl Ledger {
             tz,
             clock,
         });
+        let otlp = match &shared.opts.otlp {
+            Some(o) => Some(crate::telemetry::attach_otlp(o)?),
+            None => None,
+        };
         let (tx, rx) = unbounded();
         let mut w = LedgerWriter::new(shared.clone(), db, rx);
         w.expire_holds()?; // orphaned holds from an earlier run (L9)
@@ -376,6 +387,7 @@ impl Ledger {
             tx,
             writer: Mutex::new(Some(handle)),
             metrics: Mutex::new(None),
+            otlp: Mutex::new(otlp),
         })
     }
 
@@ -921,6 +933,8 @@ impl Ledger {
         };
         let _ = handle.join();
         self.shared.health.lock().closed = true;
+        // The exporter's last holder exports what this ledger committed.
+        self.otlp.lock().take();
         res
     }
 
