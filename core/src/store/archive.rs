@@ -273,8 +273,8 @@ mod tests {
         a.committed(1, &[day]);
         // Generation 2 written, snapshot never came: open at 1 again.
         a.write_day(day, 2, &[("x".into(), day, t(9))]).unwrap();
-        let a = Archive::open(dir.path().into(), 1, Vec::new()).unwrap();
-        assert_eq!(a.read_day(day).unwrap(), vec![("x".into(), day, t(1))]);
+        let mut a = Archive::open(dir.path().into(), 1, Vec::new()).unwrap();
+        assert_eq!(a.read_day(day, 0).unwrap(), vec![("x".into(), day, t(1))]);
         assert_eq!(scan(dir.path()).unwrap()[&day], vec![1]);
     }
 
