@@ -507,6 +507,7 @@ impl UsageTracker for FileBackedTracker {
             retained_logs: g.state.ring.len() as u64,
             last_error: g.last_error.clone(),
             recovery: g.recovery.clone(),
+            git_sync: self.git_status(),
         }
     }
 }
