@@ -338,6 +338,20 @@ fn g3_two_devices_share_one_view_and_a_new_device_starts_from_the_remote() {
     let sa = a.merged_stats().unwrap();
     let sb = b.merged_stats().unwrap();
     assert_eq!(sa, sb);
+    // Health carries the git sync's state (only for trackers with gitSync).
+    let h = a.health();
+    let g = h.git_sync.as_ref().unwrap();
+    assert_eq!((g.syncs, g.failures, g.pending_commits), (2, 0, 0));
+    assert!(g.last_ok_ms.is_some() && g.last_error.is_none());
+    let j = h.to_json();
+    assert_eq!(j["gitSync"]["syncs"], 2);
+    assert!(j["gitSync"]["lastSyncAt"].as_str().unwrap().ends_with('Z'));
+    assert!(usagebook_core::InMemoryTracker::new(10)
+        .unwrap()
+        .health()
+        .to_json()
+        .get("gitSync")
+        .is_none());
     assert_eq!(sa.total.total_requests, 15);
     assert_eq!(sa.devices.len(), 2);
     assert_eq!(sa.bridges["anthropic/claude"].total_requests, 5);
@@ -425,9 +439,26 @@ fn g4_offline_keeps_local_commits_and_catches_up() {
         assert!(r.offline && r.committed && !r.pushed, "{r:?}");
         assert_eq!(r.ahead, n as u64 - 1);
     }
+    // The status a tracker's health shows: failures in a row, commits
+    // waiting, the reason, the last sync that reached the remote.
+    let st = s.status();
+    assert_eq!((st.syncs, st.failures, st.pending_commits), (3, 2, 2));
+    assert!(
+        st.last_error.as_deref().unwrap_or("").contains("fetch"),
+        "{st:?}"
+    );
+    assert!(st.last_ok_ms.unwrap() <= st.last_sync_ms.unwrap());
+    let h = st.health_json();
+    assert_eq!(h["failures"], 2);
+    assert_eq!(h["offline"], true);
+    assert_eq!(h["deviceId"], s.device.as_str());
     std::fs::rename(&away, &remote).unwrap();
     let r = s.sync(None).unwrap();
     assert!(r.pushed && r.ahead == 0, "{r:?}");
+    let st = s.status();
+    assert_eq!((st.failures, st.pending_commits), (0, 0));
+    assert_eq!(st.last_error, None);
+    assert_eq!(st.last_ok_ms, st.last_sync_ms);
     let n = git(&remote, &["rev-list", "--count", "main"]);
     assert_eq!(n.trim(), "3");
 }
