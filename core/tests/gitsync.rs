@@ -462,3 +462,83 @@ fn g4_offline_keeps_local_commits_and_catches_up() {
     let n = git(&remote, &["rev-list", "--count", "main"]);
     assert_eq!(n.trim(), "3");
 }
+
+#[test]
+fn g2_an_event_log_with_git_sync_shares_the_view_with_a_tracker() {
+    use usagebook_core::eventlog::{self, Event, EventLog, EventLogOptions, Status, Tokens};
+    let d = tempfile::tempdir().unwrap();
+    let remote = d.path().join("remote.git");
+    bare_remote(&remote);
+    let opts = |n: &str| {
+        EventLogOptions::from_json(Some(
+            &serde_json::json!({"gitSync": {
+                "repoDir": d.path().join(n).join("repo"),
+                "remote": remote.to_string_lossy(),
+                "syncInterval": "0m",
+            }})
+            .to_string(),
+        ))
+        .unwrap()
+    };
+    let e = EventLogOptions::from_json(Some(r#"{"gitsync": {}}"#)).unwrap_err();
+    assert!(e.to_string().contains("gitsync"), "{e}");
+    let log_path = d.path().join("a/events.jsonl");
+    let mut a = EventLog::open_with(&log_path, &opts("a")).unwrap();
+    let ev = |i: u64| {
+        Event::request(
+            "openai/gpt-4o",
+            Tokens {
+                input: 10 + i,
+                output: 2,
+                total: 12 + i,
+                ..Tokens::default()
+            },
+            Status::Success,
+        )
+    };
+    for i in 0..5 {
+        a.append(&ev(i)).unwrap();
+    }
+    // The same event twice (a retried append) is one event everywhere.
+    let again = ev(99);
+    a.append(&again).unwrap();
+    a.append(&again).unwrap();
+    assert!(a.sync_now().unwrap().pushed);
+    // A tracker device on the same remote.
+    let base = d.path().join("t");
+    let t = FileBackedTracker::open(
+        base.join("state"),
+        options(&base.join("repo"), &remote.to_string_lossy(), "0m"),
+    )
+    .unwrap();
+    t.track(&NewUsageLog::new("anthropic/claude", Usage::new(7, 3, 10)))
+        .unwrap();
+    t.sync_now().unwrap();
+    a.sync_now().unwrap();
+    let m = a.merged_stats().unwrap();
+    assert_eq!(m, t.merged_stats().unwrap());
+    assert_eq!(m.total.total_requests, 7);
+    assert_eq!(m.devices.len(), 2);
+    assert_eq!(m.bridges["openai/gpt-4o"].total_requests, 6);
+    assert_eq!(
+        m.devices[&a.git_status().unwrap().device].total_tokens,
+        (0..5).map(|i| 12 + i).sum::<u64>() + 12 + 99
+    );
+    // The log file is the same events (the second copy dropped on read).
+    let r = eventlog::read_events(&log_path).unwrap();
+    assert_eq!((r.events.len(), r.counts.duplicates), (6, 1));
+    // Close: one final sync pushes what was appended since.
+    a.append(&ev(7)).unwrap();
+    a.close().unwrap();
+    t.sync_now().unwrap();
+    assert_eq!(t.merged_stats().unwrap().total.total_requests, 8);
+    t.close().unwrap();
+    // Without gitSync the event log is what it was.
+    let plain = EventLog::open_with(d.path().join("p.jsonl"), &EventLogOptions::default()).unwrap();
+    assert!(plain
+        .sync_now()
+        .unwrap_err()
+        .to_string()
+        .contains("gitSync"));
+    git(&remote, &["fsck", "--no-progress", "--strict"]);
+}
