@@ -203,7 +203,7 @@ impl FileBackedTracker {
         if self.shared.inner.lock().closed {
             return Err(Error::Closed);
         }
-        Ok(self.git()?.merged()?.stats())
+        self.git()?.merged_stats()
     }
 
     /// The git sync's state; `None` without `gitSync`.

@@ -542,3 +542,104 @@ fn g2_an_event_log_with_git_sync_shares_the_view_with_a_tracker() {
         .contains("gitSync"));
     git(&remote, &["fsck", "--no-progress", "--strict"]);
 }
+
+/// The same stats, from the summaries or from every segment.
+fn full_stats(repo: &Path) -> gitsync::MergedStats {
+    gitsync::merged::read(repo, Path::new("usage"))
+        .unwrap()
+        .stats()
+}
+
+#[test]
+fn g2_monthly_summaries_are_read_instead_of_the_segments_they_cover() {
+    use usagebook_core::ManualClock;
+    let d = tempfile::tempdir().unwrap();
+    let remote = d.path().join("remote.git");
+    bare_remote(&remote);
+    // Events in two past months (the clock is the tracker's; the sync judges
+    // "past" by the real date).
+    let nov = 1_730_419_200_000; // 2024-11-01T00:00:00Z
+    let dec = 1_733_011_200_000; // 2024-12-01T00:00:00Z
+    let clock = ManualClock::new(nov);
+    let base = d.path().join("a");
+    let a = FileBackedTracker::open_with_clock(
+        base.join("state"),
+        options(&base.join("repo"), &remote.to_string_lossy(), "0m"),
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
+    for i in 0..30u64 {
+        clock.set(if i < 20 { nov } else { dec } + i as i64 * 60_000);
+        let mut l = NewUsageLog::new(
+            if i % 2 == 0 { "openai" } else { "anthropic" },
+            Usage::new(i, 2, i + 2),
+        );
+        if i % 7 == 0 {
+            l.status = usagebook_core::UsageStatus::Error;
+        }
+        a.track(&l).unwrap();
+    }
+    assert!(a.sync_now().unwrap().pushed);
+    let id = a.git_status().unwrap().device;
+    let dev = base.join("repo/usage/devices").join(&id);
+    for m in ["2024-11", "2024-12"] {
+        assert!(dev.join(m).join("summary.json").is_file(), "{m}");
+    }
+    // Committed and pushed with the segments, only under this device.
+    let files = git(&remote, &["ls-tree", "-r", "--name-only", "main"]);
+    assert_eq!(
+        files
+            .lines()
+            .filter(|f| f.ends_with("summary.json"))
+            .count(),
+        2,
+        "{files}"
+    );
+    // Another device reads the same stats as the full read of every event.
+    let b = FileBackedTracker::open(
+        d.path().join("b/state"),
+        options(&d.path().join("b/repo"), &remote.to_string_lossy(), "0m"),
+    )
+    .unwrap();
+    let brepo = d.path().join("b/repo");
+    let from_summaries = b.merged_stats().unwrap();
+    assert_eq!(from_summaries, full_stats(&brepo));
+    assert_eq!(from_summaries.total.total_requests, 30);
+    assert_eq!(from_summaries.total.error_count, 5);
+    // The covered segments are not read: a covered segment changed in
+    // place (same length) does not change the summary's stats ...
+    let seg = std::fs::read_dir(brepo.join("usage/devices").join(&id).join("2024-11"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(&seg).unwrap();
+    std::fs::write(&seg, text.replacen("\"openai\"", "\"OPENAI\"", 1)).unwrap();
+    assert_eq!(b.merged_stats().unwrap(), from_summaries);
+    assert_ne!(full_stats(&brepo), from_summaries);
+    std::fs::write(&seg, &text).unwrap();
+    // ... a copy of a covered segment under another name is deduplicated
+    // against the summary's ids ...
+    let copy = seg.with_file_name("01900000-0000-7000-8000-000000000000.jsonl");
+    std::fs::copy(&seg, &copy).unwrap();
+    let with_copy = b.merged_stats().unwrap();
+    assert_eq!(with_copy, full_stats(&brepo));
+    assert_eq!(with_copy.total, from_summaries.total);
+    std::fs::remove_file(&copy).unwrap();
+    // ... and a covered segment that grew (a late event) is read again.
+    let mut late = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    let line = text
+        .lines()
+        .next()
+        .unwrap()
+        .replace(&text[7..43], "01931234-5678-7abc-8def-0123456789ab");
+    use std::io::Write as _;
+    writeln!(late, "{line}").unwrap();
+    drop(late);
+    let grown = b.merged_stats().unwrap();
+    assert_eq!(grown, full_stats(&brepo));
+    assert_eq!(grown.total.total_requests, 31);
+    a.close().unwrap();
+    b.close().unwrap();
+}

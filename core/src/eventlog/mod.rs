@@ -207,6 +207,21 @@ pub fn scan_lines(
     Ok(Some(counts))
 }
 
+/// [`scan_lines`] over bytes already read (a segment read once, so that
+/// what is counted is exactly those bytes).
+pub fn scan_bytes(buf: &[u8], mut on_line: impl FnMut(&[u8]) -> LineOutcome) -> LineCounts {
+    let mut counts = LineCounts::default();
+    let mut pos = 0;
+    while let Some(i) = memchr::memchr(b'\n', &buf[pos..]) {
+        count(&mut counts, &buf[pos..pos + i], &mut on_line, false);
+        pos += i + 1;
+    }
+    if pos < buf.len() {
+        count(&mut counts, &buf[pos..], &mut on_line, true);
+    }
+    counts
+}
+
 fn count(
     counts: &mut LineCounts,
     line: &[u8],

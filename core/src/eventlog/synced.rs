@@ -151,7 +151,7 @@ impl EventLog {
 
     /// Every device's events in the repository, as of the last sync.
     pub fn merged_stats(&self) -> Result<MergedStats> {
-        Ok(self.git_part()?.sync.merged()?.stats())
+        self.git_part()?.sync.merged_stats()
     }
 
     /// The git sync's state; `None` without `gitSync`.

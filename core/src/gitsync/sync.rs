@@ -294,6 +294,10 @@ impl GitSync {
             .collect(),
             ..SyncReport::default()
         };
+        // Summaries of this device's past months (read by the other
+        // devices instead of those segments), committed with them.
+        let month = super::segment::month_of_ns(now_ms().saturating_mul(1_000_000));
+        super::summary::write_summaries(&self.device_dir(), &self.device, &month)?;
         let g = self.git(deadline);
         let origin = self.has_origin(&g)?;
         let mut attempt = 0u32;
@@ -557,6 +561,12 @@ impl GitSync {
     /// The merged view of the working tree (as of the last sync).
     pub fn merged(&self) -> Result<super::MergedView> {
         super::merged::read(&self.repo, &self.root)
+    }
+
+    /// The merged stats of the working tree (as of the last sync), taking
+    /// the devices' monthly summaries where they cover segments.
+    pub fn merged_stats(&self) -> Result<super::MergedStats> {
+        super::summary::read_stats(&self.repo, &self.root)
     }
 }
 
