@@ -86,12 +86,16 @@ pub fn add_stats(a: &mut UsageStats, b: &UsageStats) {
     };
 }
 
+/// A month's segments as read: the new events, each segment's name and
+/// the length read, and what was skipped.
+type SegmentsRead = (Vec<Event>, Vec<(String, u64)>, LineCounts);
+
 /// Parses the segments' bytes (read once: what is summarised is exactly
 /// what was read), each event once.
 fn read_segments(
     files: &[(String, PathBuf, u64)],
     seen: &mut HashSet<u128>,
-) -> Result<(Vec<Event>, Vec<(String, u64)>, LineCounts)> {
+) -> Result<SegmentsRead> {
     let mut events = Vec::new();
     let mut covered = Vec::new();
     let mut counts = LineCounts::default();
