@@ -643,3 +643,57 @@ fn g2_monthly_summaries_are_read_instead_of_the_segments_they_cover() {
     a.close().unwrap();
     b.close().unwrap();
 }
+
+#[test]
+fn g2_two_writers_with_one_device_id_never_drop_each_others_files() {
+    // A cloned VM: its tracker directory, so its device id, was copied.
+    let d = tempfile::tempdir().unwrap();
+    let remote = d.path().join("remote.git");
+    bare_remote(&remote);
+    let open = |n: &str, id: &str| {
+        let base = d.path().join(n);
+        let mut opts = options(&base.join("repo"), &remote.to_string_lossy(), "0m");
+        opts.git_sync.as_mut().unwrap().device_id = Some(id.into());
+        FileBackedTracker::open(base.join("t"), opts).unwrap()
+    };
+    let a = open("a", "cloned-vm");
+    let b = open("b", "cloned-vm");
+    for round in 0..3u64 {
+        a.track(&NewUsageLog::new(
+            "openai",
+            Usage::new(round + 1, 1, round + 2),
+        ))
+        .unwrap();
+        b.track(&NewUsageLog::new(
+            "anthropic",
+            Usage::new(round + 1, 1, round + 2),
+        ))
+        .unwrap();
+        a.sync_now().unwrap();
+        b.sync_now().unwrap();
+    }
+    a.sync_now().unwrap();
+    let check = d.path().join("check");
+    git(
+        d.path(),
+        &[
+            "clone",
+            "--quiet",
+            "--branch",
+            "main",
+            &remote.to_string_lossy(),
+            &check.to_string_lossy(),
+        ],
+    );
+    let s = full_stats(&check);
+    assert_eq!(s.total.total_requests, 6, "{s:?}");
+    // A third device (a real one) sees both writers' events.
+    let c = open("c", "desktop");
+    assert_eq!(c.merged_stats().unwrap().total.total_requests, 6);
+    c.close().unwrap();
+    assert_eq!(s.bridges["openai"].total_requests, 3);
+    assert_eq!(s.bridges["anthropic"].total_requests, 3);
+    a.close().unwrap();
+    b.close().unwrap();
+    git(&remote, &["fsck", "--no-progress", "--strict"]);
+}

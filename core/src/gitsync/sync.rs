@@ -483,7 +483,11 @@ impl GitSync {
             None => gi.ok(&["read-tree", "--empty"])?,
         };
         if self.device_dir().is_dir() {
-            gi.ok(&["add", "-A", "--", &self.device_rel])?;
+            // New and grown files only, never removals: a second writer
+            // with the same device id (a cloned machine) has the other's
+            // segments in the tree but not in its working tree, and must
+            // not delete them. Segments are never removed anyway.
+            gi.ok(&["add", "--ignore-removal", "--", &self.device_rel])?;
         }
         let tree = gi.ok(&["write-tree"])?.trim().to_string();
         let _ = std::fs::remove_file(&index);
@@ -540,6 +544,11 @@ impl GitSync {
             ])?,
             None => g.ok(&["ls-tree", "-r", "--name-only", "-z", &new])?,
         };
+        // Other devices' files only. Under this device's directory a
+        // second writer with the same id (a cloned machine) may have added
+        // files; they are not checked out here, since this writer commits
+        // its directory from its working tree and would then commit stale
+        // copies of them as they grow.
         let theirs: Vec<&str> = listed
             .split('\0')
             .filter(|p| !p.is_empty() && !self.mine(p))
