@@ -164,6 +164,81 @@ export interface FileBackedUsageOptions {
   maxLogBytes?: number;
   /** Default `interval`. */
   durability?: Durability;
+  /**
+   * Also write every event to this device's files in a git repository and
+   * sync it with the other devices' (docs/git-sync.md; G1-G6).
+   */
+  gitSync?: GitSyncOptions;
+}
+
+/** The `gitSync` option (docs/git-sync.md). Only `repoDir` is required. */
+export interface GitSyncOptions {
+  /** The repository's working tree; cloned from `remote` when it does not exist yet. */
+  repoDir: string;
+  /** URL or path of `origin`. */
+  remote?: string;
+  /** Default `"main"`. */
+  branch?: string;
+  /** `"30s"`, `"15m"`, `"1h"`, `"1h30m"`; default `"15m"`; `"0m"`: only at close and on `syncNow()`. */
+  syncInterval?: string;
+  /** Normally left out: generated once and kept outside the repository. */
+  deviceId?: string;
+  /** Relative to the repository (default `"usage/usage.json"`); its directory holds the devices' files. */
+  path?: string;
+  /** Default true; false: local files only. */
+  enabled?: boolean;
+  /** A segment is sealed past this size (default 4 MiB). */
+  segmentMaxBytes?: number;
+  /** ... or at this age (default `"1d"`). */
+  segmentMaxAge?: string;
+  /** Bound of the final sync at close (default `"30s"`). */
+  closeTimeout?: string;
+}
+
+/** What one `syncNow()` did. */
+export interface SyncReport {
+  /** A commit of this device's files was made. */
+  committed: boolean;
+  /** The remote branch has every local commit. */
+  pushed: boolean;
+  /** The remote could not be reached; the local commits are kept. */
+  offline: boolean;
+  /** Pushes rejected because another device pushed first (then retried). */
+  rejected: number;
+  /** Local commits the remote does not have yet. */
+  ahead: number;
+  /** Stale lock files of a killed git removed before the sync. */
+  removedLocks?: string[];
+  /** Why the remote was not reached. */
+  offlineReason?: string;
+}
+
+/** Every device's usage in the git repository, as of the last sync (G2). */
+export interface MergedStats {
+  total: UsageStats;
+  /** By device id. */
+  devices: Record<string, UsageStats>;
+  /** By bridge id. */
+  bridges: Record<string, UsageStats>;
+  /** Segment files read. */
+  segments: number;
+  /** Lines skipped (malformed, duplicates, a torn last line). */
+  notes: string[];
+}
+
+/** The git sync's state in `health()`. */
+export interface GitSyncHealth {
+  deviceId: string;
+  syncs: number;
+  /** Syncs in a row that failed or did not reach the remote (0 after one that did). */
+  failures: number;
+  lastSyncAt: Date | null;
+  /** The last sync that reached the remote. */
+  lastOkAt: Date | null;
+  lastError: string | null;
+  /** Local commits the remote does not have yet, as of the last sync. */
+  pendingCommits: number;
+  offline: boolean;
 }
 
 /** Options of {@link InMemoryLlmUsageTracker}. */
@@ -187,6 +262,8 @@ export interface UsageHealth {
   lastError: string | null;
   /** What recovery found at open: replayed events, files moved aside. */
   recovery: string[];
+  /** `null` without the `gitSync` option. */
+  gitSync: GitSyncHealth | null;
 }
 
 export type UsagebookErrorCode =
@@ -251,6 +328,10 @@ export interface UsageTracker extends LlmBridgeUsageTracker {
  */
 export declare class FileBackedLlmUsageTracker {
   constructor(baseDir: string, options?: FileBackedUsageOptions);
+  /** With `gitSync`: flush, then sync the repository at once (never force-pushed). */
+  syncNow(): Promise<SyncReport>;
+  /** With `gitSync`: every device's stats in the repository, deduplicated by event id. */
+  getMergedStats(): Promise<MergedStats>;
 }
 export interface FileBackedLlmUsageTracker extends UsageTracker {}
 

@@ -108,6 +108,20 @@ function optionsArg(options, where) {
   return [stringify(copy, where, 'options'), clock];
 }
 
+// The file-backed tracker's git sync calls reach the private native handle
+// through this (subclasses cannot see `#native`).
+const kGit = Symbol('usagebook.git');
+
+// A stats object of the core's JSON with `lastUsedAt` as a Date (T1).
+function statsFromJson(s) {
+  if (s.lastUsedAt !== undefined) s.lastUsedAt = new Date(s.lastUsedAt);
+  return s;
+}
+
+function dateOrNull(v) {
+  return v === null || v === undefined ? null : new Date(v);
+}
+
 // Best-effort final flush at normal process (or worker) exit (T8).
 const { kCloseAtExit, watchForExit, unwatch } = require('./exit-hook.js');
 
@@ -415,7 +429,28 @@ class Tracker {
     const h = JSON.parse(this.#native.healthJson());
     h.lastFlushAt = h.lastFlushAt === null ? null : new Date(h.lastFlushAt);
     if (this.#closed) h.closed = true;
+    if (h.gitSync !== undefined) {
+      h.gitSync.lastSyncAt = dateOrNull(h.gitSync.lastSyncAt);
+      h.gitSync.lastOkAt = dateOrNull(h.gitSync.lastOkAt);
+    } else {
+      h.gitSync = null;
+    }
     return h;
+  }
+
+  // `syncNow()` (sync) / `getMergedStats()` on the libuv pool (issue 13).
+  [kGit](sync, method) {
+    if (this.#closed) return Promise.reject(closedError(method));
+    try {
+      if (this.#queued !== 0) this.#drainQueue();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const p = sync ? this.#native.gitSync() : this.#native.gitMergedStats();
+    return p.then(([code, text]) => {
+      if (code !== '') settle([code, `${method}: ${text}`]);
+      return JSON.parse(text);
+    });
   }
 
   [kCloseAtExit]() {
@@ -491,6 +526,30 @@ class FileBackedLlmUsageTracker extends Tracker {
       throw fromNative(e);
     }
     super(t, clock);
+  }
+
+  /**
+   * With the `gitSync` option: flushes, then syncs the git repository at
+   * once (commit this device's files, fetch, merge, push without force).
+   * Resolves to what the sync did; offline, the commit is kept and
+   * `offline` is true (docs/git-sync.md).
+   */
+  syncNow() {
+    return this[kGit](true, 'syncNow');
+  }
+
+  /**
+   * Every device's usage in the git repository as of the last sync,
+   * deduplicated by event id: `{total, devices: {id: stats}, bridges: {id:
+   * stats}, segments, notes}` (G2).
+   */
+  getMergedStats() {
+    return this[kGit](false, 'getMergedStats').then((m) => {
+      statsFromJson(m.total);
+      for (const k of Object.keys(m.devices)) statsFromJson(m.devices[k]);
+      for (const k of Object.keys(m.bridges)) statsFromJson(m.bridges[k]);
+      return m;
+    });
   }
 }
 

@@ -112,6 +112,16 @@ export declare class NativeTracker {
   /** Final flush, writer joined, directory released (T8), on the pool. */
   close(): Promise<[string, string] | null>
   /**
+   * Flush, then sync the git repository (`gitSync`), on the pool:
+   * `["", report json]` or `[code, message]`.
+   */
+  gitSync(): Promise<[string, string]>
+  /**
+   * Every device's stats in the git repository, on the pool: `["",
+   * merged json]` or `[code, message]`.
+   */
+  gitMergedStats(): Promise<[string, string]>
+  /**
    * The same on the calling thread: the facade's final flush at process
    * exit, where nothing asynchronous runs any more.
    */

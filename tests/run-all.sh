@@ -54,5 +54,8 @@ bash bindings-python/run-tests.sh
 echo "== Node binding: npm ci, napi build for glibc 2.17, node --test (vectors, behaviour, files, workers, tsc, the packed tarballs: size, glibc, missing platform package)"
 bash bindings-node/run-tests.sh
 
+echo "== git sync across bindings: one remote written by Python, Node, C and Rust devices, the same merged view from each (issue 13)"
+bash tests/gitsync/run.sh
+
 echo "== C package: cargo xtask install for glibc 2.17, symbols and sizes, the quick start via pkg-config"
 bash tests/c/install.sh

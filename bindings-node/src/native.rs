@@ -130,6 +130,40 @@ impl Task for Work {
     }
 }
 
+/// A git sync (`syncNow`) or a read of the merged view (`getMergedStats`)
+/// on the libuv pool: both run git or read every device's files (issue 13).
+/// Resolves to `["", json]`, or to `[code, message]` that the facade
+/// rejects with.
+pub struct GitWork {
+    native: Arc<Native>,
+    sync: bool,
+}
+
+impl Task for GitWork {
+    type Output = Vec<String>;
+    type JsValue = Vec<String>;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let tracker = self.native.tracker();
+        let res = guard(|| {
+            if self.sync {
+                tracker.git_sync_now().map(|r| r.to_json().to_string())
+            } else {
+                tracker.git_merged_stats().map(|m| m.to_json().to_string())
+            }
+            .map_err(to_napi)
+        });
+        Ok(match res {
+            Ok(json) => vec![String::new(), json],
+            Err(e) => vec![e.status.clone(), e.reason.clone()],
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        Ok(output)
+    }
+}
+
 /// One core tracker. Created by the factories; the facade owns it.
 #[napi]
 pub struct NativeTracker {
@@ -310,6 +344,26 @@ impl NativeTracker {
         AsyncTask::new(Work {
             native: self.native.clone(),
             close: true,
+        })
+    }
+
+    /// Flush, then sync the git repository (`gitSync`), on the pool:
+    /// `["", report json]` or `[code, message]`.
+    #[napi(ts_return_type = "Promise<[string, string]>")]
+    pub fn git_sync(&self) -> AsyncTask<GitWork> {
+        AsyncTask::new(GitWork {
+            native: self.native.clone(),
+            sync: true,
+        })
+    }
+
+    /// Every device's stats in the git repository, on the pool: `["",
+    /// merged json]` or `[code, message]`.
+    #[napi(ts_return_type = "Promise<[string, string]>")]
+    pub fn git_merged_stats(&self) -> AsyncTask<GitWork> {
+        AsyncTask::new(GitWork {
+            native: self.native.clone(),
+            sync: false,
         })
     }
 

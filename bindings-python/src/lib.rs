@@ -8,6 +8,7 @@
 mod convert;
 mod errors;
 mod exit_registry;
+mod gitsync;
 mod ledger;
 mod model;
 mod pricing;

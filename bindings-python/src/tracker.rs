@@ -166,6 +166,14 @@ impl Tracker {
         self.core.tracker()
     }
 
+    /// The file-backed core (only `FileBackedTracker` objects have one).
+    fn file(&self) -> PyResult<Arc<CoreFile>> {
+        match &self.core {
+            Core::File(t) => Ok(t.clone()),
+            _ => Err(invalid("only a file-backed tracker has git sync")),
+        }
+    }
+
     /// The core handle of a bridge id, validating it (a non-empty `str`).
     #[inline]
     fn bridge_handle(&self, obj: &Bound<'_, PyAny>) -> PyResult<u32> {
@@ -302,6 +310,14 @@ impl Tracker {
             d.set_item("retained_logs", h.retained_logs)?;
             d.set_item("last_error", h.last_error)?;
             d.set_item("recovery", h.recovery)?;
+            // `None` without git sync, so every tracker's health has the key.
+            d.set_item(
+                "git_sync",
+                h.git_sync
+                    .as_ref()
+                    .map(|g| crate::gitsync::status_to_py(py, g))
+                    .transpose()?,
+            )?;
             Ok(d)
         })
     }
@@ -378,8 +394,8 @@ pub struct FileBacked;
 impl FileBacked {
     #[new]
     #[pyo3(
-        signature = (base_dir, *, flush_interval_ms = None, flush_every_n_logs = None, persist_logs = None, max_logs = None, durability = None, max_log_bytes = None, _clock = None),
-        text_signature = "(base_dir, *, flush_interval_ms=30000, flush_every_n_logs=100, persist_logs=False, max_logs=10000, durability='interval', max_log_bytes=None, _clock=None)"
+        signature = (base_dir, *, flush_interval_ms = None, flush_every_n_logs = None, persist_logs = None, max_logs = None, durability = None, max_log_bytes = None, git_sync = None, _clock = None),
+        text_signature = "(base_dir, *, flush_interval_ms=30000, flush_every_n_logs=100, persist_logs=False, max_logs=10000, durability='interval', max_log_bytes=None, git_sync=None, _clock=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -391,6 +407,7 @@ impl FileBacked {
         max_logs: Option<&Bound<'_, PyAny>>,
         durability: Option<&Bound<'_, PyAny>>,
         max_log_bytes: Option<&Bound<'_, PyAny>>,
+        git_sync: Option<&Bound<'_, PyAny>>,
         _clock: Option<Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
         guard(|| {
@@ -447,7 +464,7 @@ impl FileBacked {
                     }
                     _ => d.durability,
                 },
-                git_sync: None,
+                git_sync: crate::gitsync::git_sync_arg(git_sync)?,
                 // The wheel has no OTLP exporter: Python hosts use usagebook.otel.
                 otlp: None,
             };
@@ -459,6 +476,31 @@ impl FileBacked {
             register_open(&tracker);
             let base = Tracker::new(Core::File(tracker), track_blocks);
             Ok(PyClassInitializer::from(base).add_subclass(FileBacked))
+        })
+    }
+
+    /// Flushes, then syncs the git repository at once (`git_sync`; issue
+    /// 13): commits this device's files, fetches, merges, pushes (never
+    /// forced). Offline it keeps the commit and says so in the result.
+    fn sync_now<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        let py = slf.py();
+        guard(|| {
+            let t = slf.as_super().get().file()?;
+            let r = blocking(py, move || t.sync_now())?;
+            crate::gitsync::report_to_py(py, &r)
+        })
+    }
+
+    /// Every device's usage in the git repository, as of the last sync,
+    /// deduplicated by event id: `{"total": UsageStats, "devices": {id:
+    /// UsageStats}, "bridges": {id: UsageStats}, "segments": n, "notes":
+    /// [...]}` (G2).
+    fn merged_stats<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        let py = slf.py();
+        guard(|| {
+            let t = slf.as_super().get().file()?;
+            let m = blocking(py, move || t.merged_stats())?;
+            crate::gitsync::merged_to_py(py, m)
         })
     }
 }

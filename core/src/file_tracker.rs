@@ -211,7 +211,7 @@ impl FileBackedTracker {
         if self.shared.inner.lock().closed {
             return Err(Error::Closed);
         }
-        Ok(self.git()?.merged()?.stats())
+        self.git()?.merged_stats()
     }
 
     /// The git sync's state; `None` without `gitSync`.
@@ -517,6 +517,7 @@ impl UsageTracker for FileBackedTracker {
             retained_logs: g.state.ring.len() as u64,
             last_error: g.last_error.clone(),
             recovery: g.recovery.clone(),
+            git_sync: self.git_status(),
         }
     }
 }

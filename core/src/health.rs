@@ -19,11 +19,14 @@ pub struct Health {
     pub last_error: Option<String>,
     /// What recovery found at open: replayed events, files moved aside.
     pub recovery: Vec<String>,
+    /// The git sync's state (last sync, last error, failures in a row,
+    /// local commits not pushed yet); `None` without `gitSync` (issue 13).
+    pub git_sync: Option<crate::gitsync::SyncStatus>,
 }
 
 impl Health {
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "kind": self.kind,
             "closed": self.closed,
             "durability": self.durability,
@@ -34,6 +37,12 @@ impl Health {
             "retainedLogs": self.retained_logs,
             "lastError": self.last_error,
             "recovery": self.recovery,
-        })
+        });
+        // Only for trackers with git sync: the health of the others keeps
+        // its shape.
+        if let Some(g) = &self.git_sync {
+            v["gitSync"] = g.health_json();
+        }
+        v
     }
 }

@@ -338,6 +338,20 @@ fn g3_two_devices_share_one_view_and_a_new_device_starts_from_the_remote() {
     let sa = a.merged_stats().unwrap();
     let sb = b.merged_stats().unwrap();
     assert_eq!(sa, sb);
+    // Health carries the git sync's state (only for trackers with gitSync).
+    let h = a.health();
+    let g = h.git_sync.as_ref().unwrap();
+    assert_eq!((g.syncs, g.failures, g.pending_commits), (2, 0, 0));
+    assert!(g.last_ok_ms.is_some() && g.last_error.is_none());
+    let j = h.to_json();
+    assert_eq!(j["gitSync"]["syncs"], 2);
+    assert!(j["gitSync"]["lastSyncAt"].as_str().unwrap().ends_with('Z'));
+    assert!(usagebook_core::InMemoryTracker::new(10)
+        .unwrap()
+        .health()
+        .to_json()
+        .get("gitSync")
+        .is_none());
     assert_eq!(sa.total.total_requests, 15);
     assert_eq!(sa.devices.len(), 2);
     assert_eq!(sa.bridges["anthropic/claude"].total_requests, 5);
@@ -425,9 +439,261 @@ fn g4_offline_keeps_local_commits_and_catches_up() {
         assert!(r.offline && r.committed && !r.pushed, "{r:?}");
         assert_eq!(r.ahead, n as u64 - 1);
     }
+    // The status a tracker's health shows: failures in a row, commits
+    // waiting, the reason, the last sync that reached the remote.
+    let st = s.status();
+    assert_eq!((st.syncs, st.failures, st.pending_commits), (3, 2, 2));
+    assert!(
+        st.last_error.as_deref().unwrap_or("").contains("fetch"),
+        "{st:?}"
+    );
+    assert!(st.last_ok_ms.unwrap() <= st.last_sync_ms.unwrap());
+    let h = st.health_json();
+    assert_eq!(h["failures"], 2);
+    assert_eq!(h["offline"], true);
+    assert_eq!(h["deviceId"], s.device.as_str());
     std::fs::rename(&away, &remote).unwrap();
     let r = s.sync(None).unwrap();
     assert!(r.pushed && r.ahead == 0, "{r:?}");
+    let st = s.status();
+    assert_eq!((st.failures, st.pending_commits), (0, 0));
+    assert_eq!(st.last_error, None);
+    assert_eq!(st.last_ok_ms, st.last_sync_ms);
     let n = git(&remote, &["rev-list", "--count", "main"]);
     assert_eq!(n.trim(), "3");
+}
+
+#[test]
+fn g2_an_event_log_with_git_sync_shares_the_view_with_a_tracker() {
+    use usagebook_core::eventlog::{self, Event, EventLog, EventLogOptions, Status, Tokens};
+    let d = tempfile::tempdir().unwrap();
+    let remote = d.path().join("remote.git");
+    bare_remote(&remote);
+    let opts = |n: &str| {
+        EventLogOptions::from_json(Some(
+            &serde_json::json!({"gitSync": {
+                "repoDir": d.path().join(n).join("repo"),
+                "remote": remote.to_string_lossy(),
+                "syncInterval": "0m",
+            }})
+            .to_string(),
+        ))
+        .unwrap()
+    };
+    let e = EventLogOptions::from_json(Some(r#"{"gitsync": {}}"#)).unwrap_err();
+    assert!(e.to_string().contains("gitsync"), "{e}");
+    let log_path = d.path().join("a/events.jsonl");
+    let mut a = EventLog::open_with(&log_path, &opts("a")).unwrap();
+    let ev = |i: u64| {
+        Event::request(
+            "openai/gpt-4o",
+            Tokens {
+                input: 10 + i,
+                output: 2,
+                total: 12 + i,
+                ..Tokens::default()
+            },
+            Status::Success,
+        )
+    };
+    for i in 0..5 {
+        a.append(&ev(i)).unwrap();
+    }
+    // The same event twice (a retried append) is one event everywhere.
+    let again = ev(99);
+    a.append(&again).unwrap();
+    a.append(&again).unwrap();
+    assert!(a.sync_now().unwrap().pushed);
+    // A tracker device on the same remote.
+    let base = d.path().join("t");
+    let t = FileBackedTracker::open(
+        base.join("state"),
+        options(&base.join("repo"), &remote.to_string_lossy(), "0m"),
+    )
+    .unwrap();
+    t.track(&NewUsageLog::new("anthropic/claude", Usage::new(7, 3, 10)))
+        .unwrap();
+    t.sync_now().unwrap();
+    a.sync_now().unwrap();
+    let m = a.merged_stats().unwrap();
+    assert_eq!(m, t.merged_stats().unwrap());
+    assert_eq!(m.total.total_requests, 7);
+    assert_eq!(m.devices.len(), 2);
+    assert_eq!(m.bridges["openai/gpt-4o"].total_requests, 6);
+    assert_eq!(
+        m.devices[&a.git_status().unwrap().device].total_tokens,
+        (0..5).map(|i| 12 + i).sum::<u64>() + 12 + 99
+    );
+    // The log file is the same events (the second copy dropped on read).
+    let r = eventlog::read_events(&log_path).unwrap();
+    assert_eq!((r.events.len(), r.counts.duplicates), (6, 1));
+    // Close: one final sync pushes what was appended since.
+    a.append(&ev(7)).unwrap();
+    a.close().unwrap();
+    t.sync_now().unwrap();
+    assert_eq!(t.merged_stats().unwrap().total.total_requests, 8);
+    t.close().unwrap();
+    // Without gitSync the event log is what it was.
+    let plain = EventLog::open_with(d.path().join("p.jsonl"), &EventLogOptions::default()).unwrap();
+    assert!(plain
+        .sync_now()
+        .unwrap_err()
+        .to_string()
+        .contains("gitSync"));
+    git(&remote, &["fsck", "--no-progress", "--strict"]);
+}
+
+/// The same stats, from the summaries or from every segment.
+fn full_stats(repo: &Path) -> gitsync::MergedStats {
+    gitsync::merged::read(repo, Path::new("usage"))
+        .unwrap()
+        .stats()
+}
+
+#[test]
+fn g2_monthly_summaries_are_read_instead_of_the_segments_they_cover() {
+    use usagebook_core::ManualClock;
+    let d = tempfile::tempdir().unwrap();
+    let remote = d.path().join("remote.git");
+    bare_remote(&remote);
+    // Events in two past months (the clock is the tracker's; the sync judges
+    // "past" by the real date).
+    let nov = 1_730_419_200_000; // 2024-11-01T00:00:00Z
+    let dec = 1_733_011_200_000; // 2024-12-01T00:00:00Z
+    let clock = ManualClock::new(nov);
+    let base = d.path().join("a");
+    let a = FileBackedTracker::open_with_clock(
+        base.join("state"),
+        options(&base.join("repo"), &remote.to_string_lossy(), "0m"),
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
+    for i in 0..30u64 {
+        clock.set(if i < 20 { nov } else { dec } + i as i64 * 60_000);
+        let mut l = NewUsageLog::new(
+            if i % 2 == 0 { "openai" } else { "anthropic" },
+            Usage::new(i, 2, i + 2),
+        );
+        if i % 7 == 0 {
+            l.status = usagebook_core::UsageStatus::Error;
+        }
+        a.track(&l).unwrap();
+    }
+    assert!(a.sync_now().unwrap().pushed);
+    let id = a.git_status().unwrap().device;
+    let dev = base.join("repo/usage/devices").join(&id);
+    for m in ["2024-11", "2024-12"] {
+        assert!(dev.join(m).join("summary.json").is_file(), "{m}");
+    }
+    // Committed and pushed with the segments, only under this device.
+    let files = git(&remote, &["ls-tree", "-r", "--name-only", "main"]);
+    assert_eq!(
+        files
+            .lines()
+            .filter(|f| f.ends_with("summary.json"))
+            .count(),
+        2,
+        "{files}"
+    );
+    // Another device reads the same stats as the full read of every event.
+    let b = FileBackedTracker::open(
+        d.path().join("b/state"),
+        options(&d.path().join("b/repo"), &remote.to_string_lossy(), "0m"),
+    )
+    .unwrap();
+    let brepo = d.path().join("b/repo");
+    let from_summaries = b.merged_stats().unwrap();
+    assert_eq!(from_summaries, full_stats(&brepo));
+    assert_eq!(from_summaries.total.total_requests, 30);
+    assert_eq!(from_summaries.total.error_count, 5);
+    // The covered segments are not read: a covered segment changed in
+    // place (same length) does not change the summary's stats ...
+    let seg = std::fs::read_dir(brepo.join("usage/devices").join(&id).join("2024-11"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(&seg).unwrap();
+    std::fs::write(&seg, text.replacen("\"openai\"", "\"OPENAI\"", 1)).unwrap();
+    assert_eq!(b.merged_stats().unwrap(), from_summaries);
+    assert_ne!(full_stats(&brepo), from_summaries);
+    std::fs::write(&seg, &text).unwrap();
+    // ... a copy of a covered segment under another name is deduplicated
+    // against the summary's ids ...
+    let copy = seg.with_file_name("01900000-0000-7000-8000-000000000000.jsonl");
+    std::fs::copy(&seg, &copy).unwrap();
+    let with_copy = b.merged_stats().unwrap();
+    assert_eq!(with_copy, full_stats(&brepo));
+    assert_eq!(with_copy.total, from_summaries.total);
+    std::fs::remove_file(&copy).unwrap();
+    // ... and a covered segment that grew (a late event) is read again.
+    let mut late = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    let line = text
+        .lines()
+        .next()
+        .unwrap()
+        .replace(&text[7..43], "01931234-5678-7abc-8def-0123456789ab");
+    use std::io::Write as _;
+    writeln!(late, "{line}").unwrap();
+    drop(late);
+    let grown = b.merged_stats().unwrap();
+    assert_eq!(grown, full_stats(&brepo));
+    assert_eq!(grown.total.total_requests, 31);
+    a.close().unwrap();
+    b.close().unwrap();
+}
+
+#[test]
+fn g2_two_writers_with_one_device_id_never_drop_each_others_files() {
+    // A cloned VM: its tracker directory, so its device id, was copied.
+    let d = tempfile::tempdir().unwrap();
+    let remote = d.path().join("remote.git");
+    bare_remote(&remote);
+    let open = |n: &str, id: &str| {
+        let base = d.path().join(n);
+        let mut opts = options(&base.join("repo"), &remote.to_string_lossy(), "0m");
+        opts.git_sync.as_mut().unwrap().device_id = Some(id.into());
+        FileBackedTracker::open(base.join("t"), opts).unwrap()
+    };
+    let a = open("a", "cloned-vm");
+    let b = open("b", "cloned-vm");
+    for round in 0..3u64 {
+        a.track(&NewUsageLog::new(
+            "openai",
+            Usage::new(round + 1, 1, round + 2),
+        ))
+        .unwrap();
+        b.track(&NewUsageLog::new(
+            "anthropic",
+            Usage::new(round + 1, 1, round + 2),
+        ))
+        .unwrap();
+        a.sync_now().unwrap();
+        b.sync_now().unwrap();
+    }
+    a.sync_now().unwrap();
+    let check = d.path().join("check");
+    git(
+        d.path(),
+        &[
+            "clone",
+            "--quiet",
+            "--branch",
+            "main",
+            &remote.to_string_lossy(),
+            &check.to_string_lossy(),
+        ],
+    );
+    let s = full_stats(&check);
+    assert_eq!(s.total.total_requests, 6, "{s:?}");
+    // A third device (a real one) sees both writers' events.
+    let c = open("c", "desktop");
+    assert_eq!(c.merged_stats().unwrap().total.total_requests, 6);
+    c.close().unwrap();
+    assert_eq!(s.bridges["openai"].total_requests, 3);
+    assert_eq!(s.bridges["anthropic"].total_requests, 3);
+    a.close().unwrap();
+    b.close().unwrap();
+    git(&remote, &["fsck", "--no-progress", "--strict"]);
 }

@@ -524,6 +524,14 @@ static void test_git_sync(void) {
   CHECK_CONTAINS(json, "{\"total\":{\"totalRequests\":3,");
   CHECK_CONTAINS(json, "\"anthropic/claude\":{\"totalRequests\":1,");
   usagebook_string_free(json);
+  /* The health of a tracker with gitSync carries the sync's state. */
+  json = NULL;
+  CHECK_STATUS(usagebook_tracker_health_json(a, &json), USAGEBOOK_OK);
+  CHECK_CONTAINS(json, "\"gitSync\":{");
+  CHECK_CONTAINS(json, "\"failures\":0");
+  CHECK_CONTAINS(json, "\"pendingCommits\":0");
+  CHECK_CONTAINS(json, "\"syncs\":2");
+  usagebook_string_free(json);
   CHECK_STATUS(usagebook_tracker_merged_stats(a, NULL), USAGEBOOK_NULL_ARGUMENT);
   CHECK_STATUS(usagebook_tracker_sync(NULL, NULL), USAGEBOOK_NULL_ARGUMENT);
   /* A tracker without gitSync refuses, naming the option. */

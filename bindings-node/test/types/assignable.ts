@@ -6,6 +6,8 @@ import {
   InMemoryLlmUsageTracker,
   NoOpLlmUsageTracker,
   type FileBackedUsageOptions,
+  type MergedStats,
+  type SyncReport,
   type LlmBridgeUsageLog as PackageLog,
   type LlmBridgeUsageStats as PackageStats,
   type LlmBridgeUsageTracker as PackageTracker,
@@ -101,6 +103,28 @@ async function extras(t: FileBackedLlmUsageTracker): Promise<void> {
   void last;
 }
 
+// ---- the git sync (issue 13) ----
+async function gitSync(): Promise<void> {
+  const t = new FileBackedLlmUsageTracker('./data', {
+    gitSync: { repoDir: './usage-repo', remote: 'git@example.org:me/usage.git', branch: 'main', syncInterval: '15m', enabled: true },
+  });
+  const r: SyncReport = await t.syncNow();
+  const pushed: boolean = r.pushed;
+  const m: MergedStats = await t.getMergedStats();
+  const perDevice: number | undefined = m.devices['laptop']?.totalRequests;
+  const last: Date | undefined = m.total.lastUsedAt;
+  const g = t.health().gitSync;
+  const failures: number | undefined = g?.failures;
+  const lastSync: Date | null | undefined = g?.lastSyncAt;
+  void [pushed, perDevice, last, failures, lastSync];
+  // @ts-expect-error repoDir is required
+  new FileBackedLlmUsageTracker('./data', { gitSync: { remote: 'x' } });
+  // @ts-expect-error syncInterval is a duration string such as "15m"
+  new FileBackedLlmUsageTracker('./data', { gitSync: { repoDir: 'r', syncInterval: 900 } });
+  // @ts-expect-error only a file-backed tracker syncs
+  new InMemoryLlmUsageTracker().syncNow();
+}
+
 // ---- and what it refuses at compile time ----
 // @ts-expect-error status must be 'success' | 'error'
 trackers[0].trackUsage({ bridgeId: 'a', usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, status: 'ok' });
@@ -109,4 +133,4 @@ const noId: Omit<LlmBridgeUsageLog, 'id' | 'timestamp'> = { id: 'x', bridgeId: '
 // @ts-expect-error olderThan is a Date
 trackers[0].clearLogs('yesterday');
 
-void [sameUsage, sameStatus, sameLog, sameStats, richStats, onlyParts, partSums, logPart, hostTracker, extras, noId];
+void [sameUsage, sameStatus, sameLog, sameStats, richStats, onlyParts, partSums, logPart, hostTracker, extras, gitSync, noId];

@@ -207,7 +207,7 @@ class FileBackedLlmUsageTracker(_native.FileBackedTracker, _AsyncMethods):
 
     ``FileBackedLlmUsageTracker(base_dir, *, flush_interval_ms=30000,
     flush_every_n_logs=100, persist_logs=False, max_logs=10000,
-    durability="interval", max_log_bytes=None)``
+    durability="interval", max_log_bytes=None, git_sync=None)``
 
     Writes happen on a background thread: when ``flush_every_n_logs`` logs
     are pending, every ``flush_interval_ms``, on ``flush()``/``close()`` and
@@ -215,6 +215,12 @@ class FileBackedLlmUsageTracker(_native.FileBackedTracker, _AsyncMethods):
     most the flush window), ``"process"`` (nothing acknowledged is lost if
     the process dies) or ``"power"`` (nothing is lost on power loss either).
     A directory in use by another tracker raises :class:`LockedError`.
+
+    ``git_sync={"repo_dir": ..., "remote": ..., "branch": "main",
+    "sync_interval": "15m"}`` also writes every event to this device's
+    files in a git repository and syncs it (docs/git-sync.md):
+    ``sync_now()`` syncs at once, ``merged_stats()`` gives every device's
+    totals, and ``health()["git_sync"]`` the sync's state.
     """
 
 

@@ -2,7 +2,7 @@
 module by ``python -m mypy.stubtest usagebook`` (run-tests.sh)."""
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, TypedDict, TypeVar, Union, final
 
 from typing_extensions import disjoint_base
@@ -167,6 +167,49 @@ class _Health(TypedDict):
     retained_logs: int
     last_error: Optional[str]
     recovery: list[str]
+    git_sync: Optional[_GitSyncHealth]
+
+class _GitSyncHealth(TypedDict):
+    """The git sync's state in ``health()`` (issue 13)."""
+
+    device_id: str
+    syncs: int
+    failures: int
+    last_sync_at: Optional[datetime]
+    last_ok_at: Optional[datetime]
+    last_error: Optional[str]
+    pending_commits: int
+    offline: bool
+
+class _GitSyncOptions(TypedDict, total=False):
+    """``git_sync=`` of FileBackedTracker (docs/git-sync.md; G1). Only ``repo_dir`` is required."""
+
+    repo_dir: Union[str, os.PathLike[str]]
+    remote: Union[str, os.PathLike[str], None]
+    branch: str
+    sync_interval: Union[str, timedelta]
+    device_id: Optional[str]
+    path: Union[str, os.PathLike[str]]
+    enabled: bool
+    segment_max_bytes: int
+    segment_max_age: Union[str, timedelta]
+    close_timeout: Union[str, timedelta]
+
+class _SyncReport(TypedDict):
+    committed: bool
+    pushed: bool
+    offline: bool
+    rejected: int
+    ahead: int
+    removed_locks: list[str]
+    offline_reason: Optional[str]
+
+class _MergedStats(TypedDict):
+    total: UsageStats
+    devices: dict[str, UsageStats]
+    bridges: dict[str, UsageStats]
+    segments: int
+    notes: list[str]
 
 # A usage mapping (OpenAI / Anthropic / camelCase keys) or any object with
 # those attributes, such as the OpenAI and Anthropic SDKs' usage objects.
@@ -208,8 +251,11 @@ class FileBackedTracker(Tracker):
         max_logs: int = 10000,
         durability: Literal["interval", "process", "power"] = "interval",
         max_log_bytes: Optional[int] = None,
+        git_sync: Optional[_GitSyncOptions] = None,
         _clock: Optional[Callable[[], int]] = None,
     ) -> _S: ...
+    def sync_now(self) -> _SyncReport: ...
+    def merged_stats(self) -> _MergedStats: ...
 
 class InMemoryTracker(Tracker):
     def __new__(

@@ -18,8 +18,10 @@ pub mod event;
 pub mod id;
 pub mod rfc3339;
 pub mod subject;
+pub mod synced;
 
 pub use event::{Event, EventKind, RecordSnapshot, Source, Status, Tokens};
+pub use synced::EventLogOptions;
 
 use crate::error::{Error, Result};
 use std::collections::HashSet;
@@ -27,11 +29,22 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-/// An open event log, for appending.
-#[derive(Debug)]
+/// An open event log, for appending; with the `gitSync` option
+/// ([`EventLog::open_with`]) also this device's segments of a git
+/// repository.
 pub struct EventLog {
     path: PathBuf,
     file: File,
+    git: Option<synced::GitPart>,
+}
+
+impl std::fmt::Debug for EventLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLog")
+            .field("path", &self.path)
+            .field("git_sync", &self.git.is_some())
+            .finish()
+    }
 }
 
 impl EventLog {
@@ -48,7 +61,11 @@ impl EventLog {
             .append(true)
             .open(&path)
             .map_err(|e| Error::io(format!("opening event log {}", path.display()), e))?;
-        Ok(EventLog { path, file })
+        Ok(EventLog {
+            path,
+            file,
+            git: None,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -56,10 +73,18 @@ impl EventLog {
     }
 
     /// Appends one event: its line and the newline in one `write` (E1).
+    /// With `gitSync`, the event also goes to this device's segment; if
+    /// that fails the error is returned (the log has the event; appending
+    /// it again is harmless, readers keep one copy of an id, E5) and the
+    /// segment line is retried at the next append or sync.
     pub fn append(&self, event: &Event) -> Result<()> {
         let mut line = event.to_line();
         line.push('\n');
-        self.append_raw(line.as_bytes())
+        self.append_raw(line.as_bytes())?;
+        match &self.git {
+            Some(g) => g.append(event),
+            None => Ok(()),
+        }
     }
 
     /// One `write` of whole lines. `write_all` issues a single `write(2)`
@@ -180,6 +205,21 @@ pub fn scan_lines(
         buf.drain(..pos);
     }
     Ok(Some(counts))
+}
+
+/// [`scan_lines`] over bytes already read (a segment read once, so that
+/// what is counted is exactly those bytes).
+pub fn scan_bytes(buf: &[u8], mut on_line: impl FnMut(&[u8]) -> LineOutcome) -> LineCounts {
+    let mut counts = LineCounts::default();
+    let mut pos = 0;
+    while let Some(i) = memchr::memchr(b'\n', &buf[pos..]) {
+        count(&mut counts, &buf[pos..pos + i], &mut on_line, false);
+        pos += i + 1;
+    }
+    if pos < buf.len() {
+        count(&mut counts, &buf[pos..], &mut on_line, true);
+    }
+    counts
 }
 
 fn count(

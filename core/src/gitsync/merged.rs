@@ -92,7 +92,8 @@ pub struct MergedStats {
     pub notes: Vec<String>,
 }
 
-fn add(s: &mut UsageStats, e: &Event) {
+/// Adds one request event to `s` (T4 sums, latest `lastUsedAt`).
+pub fn add_event(s: &mut UsageStats, e: &Event) {
     let t = e.tokens.unwrap_or_default();
     s.total_requests += 1;
     s.prompt_tokens = s.prompt_tokens.saturating_add(t.input);
@@ -120,10 +121,10 @@ impl MergedView {
             if e.kind != EventKind::Request {
                 continue;
             }
-            add(&mut m.total, e);
-            add(m.devices.entry(d.clone()).or_default(), e);
+            add_event(&mut m.total, e);
+            add_event(m.devices.entry(d.clone()).or_default(), e);
             let b = e.bridge.clone().unwrap_or_else(|| "unknown".into());
-            add(m.bridges.entry(b).or_default(), e);
+            add_event(m.bridges.entry(b).or_default(), e);
         }
         m
     }

@@ -20,6 +20,7 @@
 pub mod git;
 pub mod merged;
 pub mod segment;
+pub mod summary;
 pub mod sync;
 
 use crate::error::{Error, Result};

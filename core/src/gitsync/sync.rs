@@ -68,17 +68,44 @@ impl SyncReport {
 /// The sync state of a device, for `health`/`sync status`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncStatus {
+    /// This device's id (the directory it writes).
+    pub device: String,
     pub syncs: u64,
+    /// Syncs in a row that failed or could not reach the remote (0 after
+    /// one that pushed); a host alerts on it growing.
+    pub failures: u64,
     pub last_sync_ms: Option<i64>,
+    /// The last sync that reached the remote.
     pub last_ok_ms: Option<i64>,
     pub last_error: Option<String>,
+    /// Local commits the remote does not have yet, as of the last sync.
+    pub pending_commits: u64,
     pub last: Option<SyncReport>,
 }
 
 impl SyncStatus {
+    /// The `gitSync` entry of a tracker's health (X2): times in the ISO form
+    /// of `lastFlushAt`, absent values as `null`.
+    pub fn health_json(&self) -> Value {
+        let at = |ms: Option<i64>| ms.map(crate::timefmt::format_iso_ms);
+        serde_json::json!({
+            "deviceId": self.device,
+            "syncs": self.syncs,
+            "failures": self.failures,
+            "lastSyncAt": at(self.last_sync_ms),
+            "lastOkAt": at(self.last_ok_ms),
+            "lastError": self.last_error,
+            "pendingCommits": self.pending_commits,
+            "offline": self.last.as_ref().is_some_and(|r| r.offline),
+        })
+    }
+
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
+        m.insert("deviceId".into(), self.device.clone().into());
         m.insert("syncs".into(), self.syncs.into());
+        m.insert("failures".into(), self.failures.into());
+        m.insert("pendingCommits".into(), self.pending_commits.into());
         if let Some(t) = self.last_sync_ms {
             m.insert("lastSyncMs".into(), t.into());
         }
@@ -150,6 +177,7 @@ impl GitSync {
             lock: Mutex::new(()),
             status: Mutex::new(SyncStatus::default()),
         };
+        s.status.lock().device = s.device.clone();
         s.check_head()?;
         std::fs::create_dir_all(s.device_dir())
             .map_err(|e| Error::io(format!("creating {}", s.device_dir().display()), e))?;
@@ -221,15 +249,23 @@ impl GitSync {
         st.last_sync_ms = Some(now_ms());
         match &res {
             Ok(r) => {
-                if !r.offline {
+                // Offline, or pushes rejected until the sync gave up: the
+                // remote does not have our commits yet.
+                if !r.offline && r.offline_reason.is_none() {
                     st.last_ok_ms = st.last_sync_ms;
                     st.last_error = None;
+                    st.failures = 0;
                 } else {
                     st.last_error = r.offline_reason.clone();
+                    st.failures += 1;
                 }
+                st.pending_commits = r.ahead;
                 st.last = Some(r.clone());
             }
-            Err(e) => st.last_error = Some(e.to_string()),
+            Err(e) => {
+                st.last_error = Some(e.to_string());
+                st.failures += 1;
+            }
         }
         res
     }
@@ -258,6 +294,10 @@ impl GitSync {
             .collect(),
             ..SyncReport::default()
         };
+        // Summaries of this device's past months (read by the other
+        // devices instead of those segments), committed with them.
+        let month = super::segment::month_of_ns(now_ms().saturating_mul(1_000_000));
+        super::summary::write_summaries(&self.device_dir(), &self.device, &month)?;
         let g = self.git(deadline);
         let origin = self.has_origin(&g)?;
         let mut attempt = 0u32;
@@ -443,7 +483,11 @@ impl GitSync {
             None => gi.ok(&["read-tree", "--empty"])?,
         };
         if self.device_dir().is_dir() {
-            gi.ok(&["add", "-A", "--", &self.device_rel])?;
+            // New and grown files only, never removals: a second writer
+            // with the same device id (a cloned machine) has the other's
+            // segments in the tree but not in its working tree, and must
+            // not delete them. Segments are never removed anyway.
+            gi.ok(&["add", "--ignore-removal", "--", &self.device_rel])?;
         }
         let tree = gi.ok(&["write-tree"])?.trim().to_string();
         let _ = std::fs::remove_file(&index);
@@ -500,6 +544,11 @@ impl GitSync {
             ])?,
             None => g.ok(&["ls-tree", "-r", "--name-only", "-z", &new])?,
         };
+        // Other devices' files only. Under this device's directory a
+        // second writer with the same id (a cloned machine) may have added
+        // files; they are not checked out here, since this writer commits
+        // its directory from its working tree and would then commit stale
+        // copies of them as they grow.
         let theirs: Vec<&str> = listed
             .split('\0')
             .filter(|p| !p.is_empty() && !self.mine(p))
@@ -521,6 +570,12 @@ impl GitSync {
     /// The merged view of the working tree (as of the last sync).
     pub fn merged(&self) -> Result<super::MergedView> {
         super::merged::read(&self.repo, &self.root)
+    }
+
+    /// The merged stats of the working tree (as of the last sync), taking
+    /// the devices' monthly summaries where they cover segments.
+    pub fn merged_stats(&self) -> Result<super::MergedStats> {
+        super::summary::read_stats(&self.repo, &self.root)
     }
 }
 
