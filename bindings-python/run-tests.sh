@@ -88,7 +88,11 @@ done
 mkdir "$work/run"
 cd "$work/run"
 export USAGEBOOK_REPO="$repo"
-pytest_args=(-p no:cacheprovider -q "$here/tests")
+# The cross-binding git sync test needs the Node addon, the C library and
+# the CLI built beside the wheel: tests/gitsync/run.sh (run by the README's
+# test command) builds them and runs it, so it is left out here rather than
+# shown as skipped.
+pytest_args=(-p no:cacheprovider -q "$here/tests" --ignore="$here/tests/test_gitsync_cross.py")
 
 install() {
   "$venv_py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$1"

@@ -69,8 +69,8 @@ fn key_of(bridge: &str, prompt: u64) -> String {
 }
 
 /// The child: `base|repo|remote|bridge|run_ms`.
+/// Without the variable (a normal test run) it returns at once.
 #[test]
-#[ignore = "run by the gitsync tests as a child process"]
 fn gitsync_device_child() {
     let Ok(spec) = std::env::var(CHILD_ENV) else {
         return;
@@ -119,7 +119,6 @@ fn spawn_device(
         .args([
             "--exact",
             "gitsync_device_child",
-            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -253,8 +252,29 @@ fn g2_g3_devices_offline_and_killed_lose_nothing_and_never_force_push() {
         let st = c.wait().unwrap();
         assert!(st.success(), "a device failed: {st}");
     }
+    // Settle: each device opens once more, alone, and closes (one bounded
+    // final sync). On a loaded machine a close's sync can run out of its
+    // bound while the others push; what it did not push is still in its
+    // local commits, and this is the "later" it catches up in (G4). An
+    // event lost for real stays missing below.
+    for i in 0..N {
+        let mut c = spawn_device(
+            &dirs[i].0,
+            &dirs[i].1,
+            &remote_of(i),
+            &bridge(i),
+            0,
+            seen.clone(),
+        );
+        assert!(c.wait().unwrap().success(), "device {i} failed to settle");
+    }
+    // The reader threads may still be taking the last lines.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.lock().unwrap().done < 2 * N as u32 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let s = seen.lock().unwrap();
-    assert_eq!(s.done, N as u32, "every device closed");
+    assert_eq!(s.done, 2 * N as u32, "every device closed");
     assert!(
         s.acked.len() > 200,
         "only {} events acknowledged",
