@@ -58,7 +58,10 @@ echo "== the release wheels, built from the sdist: maturin build --zig --compati
 src="$CARGO_TARGET_DIR/sdist"
 rm -rf "$src"
 mkdir -p "$src"
-tar xzf "$sdist" -C "$src"
+# --touch: the sdist's files carry fixed times, and Cargo decides by mtime
+# whether a path crate changed; with a reused target directory it would
+# otherwise build the previous sdist's sources.
+tar xzf "$sdist" -C "$src" --touch
 src="$(ls -d "$src"/usagebook-*)"
 zig=(--zig --compatibility manylinux2014 --target x86_64-unknown-linux-gnu)
 (cd "$src" && maturin build --quiet "${zig[@]}" -o "$work/wheels39" --features abi3-py39)
