@@ -24,7 +24,6 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::error::{BudgetExceeded, Error, Result};
 use crate::telemetry::observe::{self, CallRecord, CallSource};
 use accounts::{Accounts, OpenHold};
-use chrono_tz::Tz;
 use crossbeam_channel::{unbounded, Sender};
 use day::DayWindow;
 use parking_lot::Mutex;
@@ -194,7 +193,7 @@ pub(crate) struct LShared {
     pub accounts: Mutex<Accounts>,
     pub health: Mutex<LedgerHealth>,
     pub opts: LedgerOptions,
-    pub tz: Tz,
+    pub tz: day::TimeZone,
     pub clock: SharedClock,
     /// The rate options in force (changeable on an open ledger).
     pub rates: Mutex<rate::RateOptions>,

@@ -831,9 +831,16 @@ fn is_off_peak(op: &Map<String, Value>, ts_ms: i64) -> bool {
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .and_then(|s| s.parse::<chrono_tz::Tz>().ok())
+        .and_then(crate::ledger::day::TimeZone::get)
     {
-        Some(tz) => utc.with_timezone(&tz).weekday().number_from_monday(),
+        Some(tz) => {
+            let offset = chrono::Duration::seconds(i64::from(tz.offset_at(utc.timestamp())));
+            let local = utc.naive_utc().checked_add_signed(offset);
+            local
+                .unwrap_or(utc.naive_utc())
+                .weekday()
+                .number_from_monday()
+        }
         None => utc.weekday().number_from_monday(),
     };
     rules.iter().filter_map(Value::as_object).any(|rule| {
@@ -861,4 +868,32 @@ fn weekday_number(v: &Value) -> Option<u32> {
         "sun" | "sunday" => 7,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_peak_weekdays_are_read_in_the_weekday_timezone() {
+        // 2025-01-04T23:30Z is a Saturday in UTC and already Sunday
+        // 08:30 in Tokyo; the window is 23:00-24:00 UTC every Sunday.
+        let ts = 1_736_033_400_000;
+        let op = |tz: Value| {
+            json!({
+                "windows": [{"weekdays": ["sun"], "hours_utc": "23:00-00:00"}],
+                "weekday_timezone": tz,
+            })
+            .as_object()
+            .cloned()
+            .unwrap()
+        };
+        assert!(is_off_peak(&op(json!("Asia/Tokyo")), ts));
+        assert!(!is_off_peak(&op(json!("UTC")), ts));
+        assert!(!is_off_peak(&op(Value::Null), ts));
+        // An unknown zone reads weekdays in UTC, as before.
+        assert!(!is_off_peak(&op(json!("Mars/Olympus")), ts));
+        // New York (UTC-5) is still on Saturday.
+        assert!(!is_off_peak(&op(json!("America/New_York")), ts));
+    }
 }

@@ -2,11 +2,12 @@
 //! a report, and the dates of `--since` / `--until`, are in the zone the
 //! reader asks for: `UTC` (the default), a fixed offset (`+09:00`), or an
 //! IANA name (`Europe/Berlin`, with its daylight-saving rules, from the
-//! tz database bundled by chrono-tz).
+//! tz database bundled in the binary: `crate::ledger::day::TimeZone`).
 
 use crate::error::{Error, Result};
 use crate::eventlog::rfc3339;
-use chrono::{NaiveDate, Offset, TimeZone};
+use crate::ledger::day::TimeZone;
+use chrono::NaiveDate;
 
 const NS: i64 = 1_000_000_000;
 const DAY_NS: i64 = 86_400 * NS;
@@ -17,7 +18,7 @@ pub enum Zone {
     Utc,
     /// Seconds east of UTC.
     Fixed(i32),
-    Named(chrono_tz::Tz),
+    Named(TimeZone),
 }
 
 impl Zone {
@@ -34,7 +35,7 @@ impl Zone {
                 Zone::Fixed(secs)
             });
         }
-        t.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
+        TimeZone::get(t).map(Zone::Named).ok_or_else(|| {
             Error::invalid(format!(
                 "unknown time zone {s:?}: use UTC, an offset like +09:00, or an IANA name like Europe/Berlin"
             ))
@@ -58,14 +59,7 @@ impl Zone {
         match self {
             Zone::Utc => 0,
             Zone::Fixed(s) => *s,
-            Zone::Named(tz) => {
-                let Some(dt) = chrono::DateTime::from_timestamp(utc_ns.div_euclid(NS), 0) else {
-                    return 0;
-                };
-                tz.offset_from_utc_datetime(&dt.naive_utc())
-                    .fix()
-                    .local_minus_utc()
-            }
+            Zone::Named(tz) => tz.offset_at(utc_ns.div_euclid(NS)),
         }
     }
 
@@ -91,9 +85,8 @@ impl Zone {
                 // Gaps are at most a few hours; step in quarter hours.
                 for q in 0..=16 {
                     let local = midnight + chrono::Duration::minutes(15 * q);
-                    if let Some(t) = tz.from_local_datetime(&local).earliest() {
-                        let ns = t.timestamp() * NS;
-                        return ns;
+                    if let Some(s) = tz.earliest(local) {
+                        return s * NS;
                     }
                 }
                 day * DAY_NS
