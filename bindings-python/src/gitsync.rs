@@ -80,11 +80,14 @@ pub fn git_sync_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<GitSyncCo
     let mut out = Map::new();
     for item in obj.call_method0("items")?.try_iter()? {
         let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
-        let key: String = k
-            .cast::<PyString>()
-            .map_err(|_| invalid(format!("git_sync keys must be str, got {}", describe(&k))))?
-            .to_str()?
-            .to_string();
+        // `text`, not `to_str`: the CPython 3.9 abi3 wheel has no `to_str`,
+        // and a lone surrogate is refused naming the option.
+        let key: String = crate::convert::text(
+            k.cast::<PyString>()
+                .map_err(|_| invalid(format!("git_sync keys must be str, got {}", describe(&k))))?,
+            "a git_sync key",
+        )?
+        .into_owned();
         let Some((_, core_key)) = KEYS.iter().find(|(p, _)| *p == key) else {
             return Err(invalid(format!(
                 "unknown option git_sync.{key}; known: {}",
