@@ -257,15 +257,8 @@ fn g2_g3_devices_offline_and_killed_lose_nothing_and_never_force_push() {
     // bound while the others push; what it did not push is still in its
     // local commits, and this is the "later" it catches up in (G4). An
     // event lost for real stays missing below.
-    for i in 0..N {
-        let mut c = spawn_device(
-            &dirs[i].0,
-            &dirs[i].1,
-            &remote_of(i),
-            &bridge(i),
-            0,
-            seen.clone(),
-        );
+    for (i, (base, repo)) in dirs.iter().enumerate() {
+        let mut c = spawn_device(base, repo, &remote_of(i), &bridge(i), 0, seen.clone());
         assert!(c.wait().unwrap().success(), "device {i} failed to settle");
     }
     // The reader threads may still be taking the last lines.
