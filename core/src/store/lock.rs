@@ -18,7 +18,7 @@ pub struct DirLock {
 }
 
 impl DirLock {
-    /// Takes the lock or fails at once with [`Error::Locked`]. The lock is
+    /// Takes the lock or fails with [`Error::Locked`] (after [`FORK_GRACE`]). The lock is
     /// per open file, so a second tracker in the same process fails too.
     pub fn acquire(lock_path: &Path, dir: &Path) -> Result<DirLock> {
         let file = OpenOptions::new()
@@ -43,10 +43,25 @@ impl DirLock {
     }
 }
 
+/// How long a lock held elsewhere is retried before `Locked`. A process
+/// that forks (any `Command`: the host's own, or our git sync's) briefly
+/// shares every open file with the child until it execs, and with them the
+/// lock: closing a tracker and opening it again at once could then see its
+/// own, just released lock as held. The child drops it within milliseconds.
+const FORK_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
+
 fn take(file: &File, path: &Path, dir: &Path) -> Result<()> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(TryLockError::WouldBlock) => Err(Error::Locked(dir.to_path_buf())),
-        Err(TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
+    let deadline = std::time::Instant::now() + FORK_GRACE;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(TryLockError::WouldBlock) => return Err(Error::Locked(dir.to_path_buf())),
+            Err(TryLockError::Error(e)) => {
+                return Err(Error::io(format!("locking {}", path.display()), e))
+            }
+        }
     }
 }
