@@ -293,6 +293,12 @@ fn rate_child() {
                         Ok(h) => {
                             l.commit(&h, Map::new(), Some(1_000), false).unwrap();
                             n += 1;
+                            // Let go of the database for a moment: without
+                            // it one process's threads hand the write lock
+                            // to each other while the other processes sit
+                            // in SQLite's busy back-off, and one process
+                            // takes the whole window (seen in CI).
+                            std::thread::sleep(std::time::Duration::from_millis(2));
                         }
                         Err(Error::RateLimited(_)) => return n,
                         Err(e) => panic!("{e}"),
