@@ -184,12 +184,10 @@ impl Archive {
             Ok(b) => Ok(b),
             Err(why) => {
                 let aside = atomic::move_aside(&path, now_ms)?;
-                if let Some(gens) = self.files.get_mut(&day) {
-                    gens.retain(|&x| x != g);
-                    if gens.is_empty() {
-                        self.files.remove(&day);
-                    }
-                }
+                // The whole day, not just this generation: an older file
+                // of the day (the backup snapshot's) must not stand in for
+                // it, it lacks what came after.
+                self.files.remove(&day);
                 self.damaged.push(format!(
                     "rollup archive {why}: moved aside to {}; that day's hourly detail is lost, its totals are kept",
                     aside.display()
