@@ -54,6 +54,20 @@ fn ten_days(dir: &Path, clock: &Arc<ManualClock>) -> FileBackedTracker {
     t
 }
 
+/// One call of bridge `a` made on day 2 (closed, archived), tracked now,
+/// as an import does.
+fn late_call_on_day_2(t: &FileBackedTracker) {
+    let id = t.intern_bridge("a").unwrap();
+    t.track_interned_batch(&[usagebook_core::InternedLog {
+        bridge: id,
+        usage: Usage::new(1, 1, 2),
+        duration_ms: None,
+        status: usagebook_core::UsageStatus::Success,
+        timestamp_ms: D0 + DAY + 5 * HOUR,
+    }])
+    .unwrap();
+}
+
 #[test]
 fn t5_closed_days_leave_the_snapshot_and_totals_stay_exact() {
     let dir = tempfile::tempdir().unwrap();
@@ -96,16 +110,8 @@ fn t5_late_events_for_a_closed_day_are_merged_into_its_file() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(D0));
     let t = ten_days(dir.path(), &clock);
-    let id = t.intern_bridge("a").unwrap();
     // An import of a call made on day 2.
-    t.track_interned_batch(&[usagebook_core::InternedLog {
-        bridge: id,
-        usage: Usage::new(1, 1, 2),
-        duration_ms: None,
-        status: usagebook_core::UsageStatus::Success,
-        timestamp_ms: D0 + DAY + 5 * HOUR,
-    }])
-    .unwrap();
+    late_call_on_day_2(&t);
     t.flush().unwrap();
     t.close().unwrap();
     let h = usagebook_core::report::read_history(dir.path()).unwrap();
@@ -227,16 +233,8 @@ fn t10_a_damaged_day_file_is_moved_aside_and_the_tracker_keeps_flushing() {
     std::fs::write(rollups.join(&day2), &text[..text.len() / 2]).unwrap();
 
     let t = open(dir.path(), &clock);
-    let id = t.intern_bridge("a").unwrap();
     // A late call on the damaged day: its file must be read to merge it.
-    t.track_interned_batch(&[usagebook_core::InternedLog {
-        bridge: id,
-        usage: Usage::new(1, 1, 2),
-        duration_ms: None,
-        status: usagebook_core::UsageStatus::Success,
-        timestamp_ms: D0 + DAY + 5 * HOUR,
-    }])
-    .unwrap();
+    late_call_on_day_2(&t);
     t.flush().unwrap();
     let h = t.health();
     assert!(
